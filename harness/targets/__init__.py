@@ -1,0 +1,120 @@
+"""Target backends: one small interface (``Target``), one module per way to get a server.
+
+``make_target(options, config, contract)`` picks the backend:
+
+- ``process``: run a start command on a free loopback port (default: the reference target);
+- ``docker``:  build or take an image and run it on an isolated port (``harness.targets.docker``);
+- ``url``:     a server that is already running;
+- ``auto``:    docker when an engine answers, process otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from harness.config import HarnessConfig
+from harness.contract import Contract
+from harness.errors import ConfigError
+from harness.targets.base import Target, TargetInfo
+from harness.targets.process import ProcessTarget
+from harness.targets.readiness import WebSocketProbe
+from harness.targets.url import UrlTarget
+
+Backend = Literal["auto", "process", "docker", "url"]
+BACKENDS: tuple[str, ...] = ("auto", "process", "docker", "url")
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """What the user chose on the command line / ini file, resolved once."""
+
+    backend: Backend = "process"
+    url: str | None = None
+    command: str | None = None
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free one
+    ready_timeout: float | None = None
+    log_dir: str | None = None
+    image: str | None = None  # docker: run this image instead of building one
+    docker_network: Literal["host", "publish"] = "host"
+
+
+def resolve_backend(options: TargetOptions) -> str:
+    """The backend that will actually run: ``url`` when a URL is given, ``auto`` decided here."""
+    if options.url:
+        if options.backend not in ("auto", "url", "process"):
+            raise ConfigError(
+                f"--ws-url and --ws-backend {options.backend} contradict each other; drop one"
+            )
+        return "url"
+    if options.backend == "url":
+        raise ConfigError("--ws-backend url needs --ws-url ws://HOST:PORT")
+    if options.backend == "auto":
+        from harness.targets.docker import engine_problem
+
+        return "docker" if engine_problem() is None else "process"
+    return options.backend
+
+
+def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe:
+    """Probe the configured ready route (default: the first route without parameters)."""
+    name = config.target.ready_route
+    if name is None:
+        plain = [route for route in contract.routes.values() if not route.parameters]
+        if not plain:
+            raise ConfigError(f"{config.source}: set target.ready_route: every route has parameters")
+        name = plain[0].name
+    try:
+        route = contract.route(name)
+        path = route.path()
+    except KeyError as exc:
+        raise ConfigError(f"{config.source}: target.ready_route: {exc.args[0]}") from None
+    return WebSocketProbe(path=path, confirmation=config.confirmation, attempt_timeout=config.timeouts.connect)
+
+
+def make_target(options: TargetOptions, config: HarnessConfig, contract: Contract) -> Target:
+    """The Target for these options; not started (use it as a context manager)."""
+    probe = readiness_probe(config, contract)
+    timeout = options.ready_timeout or config.target.ready_timeout
+    backend = resolve_backend(options)
+    if backend == "url":
+        assert options.url is not None
+        return UrlTarget(options.url, probe, ready_timeout=timeout, identity=config.target.identity)
+    command = options.command or config.target.command
+    if backend == "docker":
+        from harness.targets.docker import DockerTarget
+
+        return DockerTarget(options=options, config=config, probe=probe, ready_timeout=timeout)
+    if backend != "process":
+        raise ConfigError(f"--ws-backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+    if not command:
+        raise ConfigError(
+            "no server to test: pass --ws-command 'daphne -b {host} -p {port} app.asgi:application' "
+            "or --ws-url ws://HOST:PORT (or set target.command in --ws-config)"
+        )
+    return ProcessTarget(
+        command,
+        probe,
+        host=options.host,
+        port=options.port,
+        cwd=options.cwd or config.target.cwd,
+        env={**config.target.env, **options.env},
+        ready_timeout=timeout,
+        identity=config.target.identity,
+        log_dir=options.log_dir,
+    )
+
+
+__all__ = [
+    "BACKENDS",
+    "Target",
+    "TargetInfo",
+    "TargetOptions",
+    "make_target",
+    "readiness_probe",
+    "resolve_backend",
+]

@@ -1,0 +1,68 @@
+"""YAML loading that remembers line numbers, so errors can say "file:line: what is wrong".
+
+PyYAML's safe loader drops positions. We subclass it to build ``LineDict`` / ``LineList``
+(plain dict / list subclasses carrying ``__line__``), which every loader in the harness
+(contract, config, scenarios) uses to point at the offending line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import HarnessError
+
+
+class LineDict(dict):
+    """A mapping from a YAML file that knows the (1-based) line it started on."""
+
+    __line__: int = 0
+
+
+class LineList(list):
+    """A sequence from a YAML file that knows the (1-based) line it started on."""
+
+    __line__: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
+        mapping = LineDict(super().construct_mapping(node, deep=True))
+        mapping.__line__ = node.start_mark.line + 1
+        return mapping
+
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> LineList:  # type: ignore[override]
+        sequence = LineList(super().construct_sequence(node, deep=True))
+        sequence.__line__ = node.start_mark.line + 1
+        return sequence
+
+
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
+)
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
+)
+
+
+def line_of(value: Any, default: int = 0) -> int:
+    """The line a loaded mapping or list started on (``default`` for scalars)."""
+    return getattr(value, "__line__", default)
+
+
+def load_yaml(path: Path, error: type[HarnessError]) -> Any:
+    """Parse ``path``; a missing file or a syntax error raises ``error`` naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise error(f"{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: invalid YAML: {exc}") from None
