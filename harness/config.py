@@ -94,6 +94,7 @@ class PushSpec:
     method: Literal["http", "hook", "none"] = "none"
     path: str = "/api/permissions/notify/"
     as_user: str | None = None  # the (staff) user whose token authorizes the trigger
+    auth_scheme: str = "Token"  # Authorization: <scheme> <token>; "Bearer" for JWTs
     hook: str | None = None  # "module:function(request: PushRequest, http_url: str) -> None"
 
 

@@ -1,0 +1,57 @@
+"""``ws-harness``: the command line.
+
+    ws-harness run [PYTEST ARGS]   the bundled conformance suite (default: the reference target)
+    ws-harness serve               start the configured target on a free port, print its URL
+    ws-harness doctor [URL]        say why a WebSocket endpoint fails
+    ws-harness clean               remove containers left by earlier runs
+
+Each subcommand lives in its own module and is imported only when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from harness.errors import HarnessError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    if argv and argv[0] == "run":  # everything after "run" belongs to pytest, untouched
+        from harness.commands.run import run
+
+        return run(argv[1:])
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except HarnessError as exc:
+        print(f"ws-harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ws-harness", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(metavar="COMMAND")
+    commands.add_parser("run", help="run the conformance suite (arguments go to pytest)")
+
+    for name in _SUBCOMMANDS:
+        # Each module declares its own arguments; heavy imports wait inside its handler.
+        module = importlib.import_module(f"harness.commands.{name}")
+        module.add_parser(commands)
+    return parser
+
+
+_SUBCOMMANDS = ("serve", "doctor", "clean")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
