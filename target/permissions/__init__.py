@@ -1,0 +1,1 @@
+"""The permissions app: models, WebSocket consumers, push notifications and the HTTP API."""
