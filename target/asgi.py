@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import django
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "target.settings")
+if not settings.configured:  # tests configure Django themselves and keep the env clean
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "target.settings")
 django.setup(set_prefix=False)
 django_asgi_app = get_asgi_application()  # before any model import, as Channels requires
 
