@@ -43,7 +43,8 @@ async def receive(comm: WebsocketCommunicator, timeout: float = 1.0) -> dict[str
 
 async def ask(comm: WebsocketCommunicator, message: Any, timeout: float = 1.0) -> dict[str, Any]:
     """Send a message (dict -> JSON, str as is) and return the next frame."""
-    await comm.send_to(text_data=message if isinstance(message, str) else json.dumps(message))
+    text = message if isinstance(message, str) else json.dumps(message)
+    await comm.send_input({"type": "websocket.receive", "text": text})  # "" allowed too
     return await receive(comm, timeout)
 
 
