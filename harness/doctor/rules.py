@@ -1,0 +1,617 @@
+"""The diagnosis: pure functions from ``Observations`` to ``Finding``s. No I/O here.
+
+Each known cause of a broken WebSocket endpoint is one function registered with ``@rule``;
+``diagnose`` runs them all, in registration order, and sorts what they found by severity.
+Rules are independent: each looks at the evidence it needs and yields nothing when its
+cause does not apply, so adding a cause never means editing another rule. The built-in
+rules use the same public decorator a project would use for its own (schemathesis' checks
+registry is the model).
+
+Whether each route is *healthy* (the exit code) is decided by ``route_verdict``, also pure:
+a declared path is healthy when the handshake is accepted and a heartbeat comes back, or
+when the server closes with the contract's auth code on a route that requires auth and we
+had no right to it (reachable, auth enforced).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from harness.doctor.observations import (
+    Finding,
+    HandshakeProbe,
+    Observations,
+    RouteProbe,
+    RouteVerdict,
+    Severity,
+)
+
+RuleFunc = Callable[[Observations], Iterable[Finding]]
+
+_SEVERITY_ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}
+
+# Statuses that other rules explain (404 http-only, 403 origin, 500 Channels' "no route").
+_EXPLAINED_STATUSES = frozenset({403, 404, 500})
+
+# What an HTTP status on a WebSocket upgrade usually means, for the statuses above not covered.
+STATUS_HINTS: dict[int, str] = {
+    400: "the server (or a proxy in front of it) did not accept the upgrade request on this path",
+    401: "something in front of the WebSocket app demands authentication before the upgrade",
+    405: "the path is served by an HTTP view that does not allow GET",
+    426: "the server wants a different protocol version or an Upgrade it did not get",
+    502: "a proxy answered: its upstream (the ASGI server) is down or unreachable",
+    503: "a proxy or the server is unavailable (starting up, overloaded or down)",
+    504: "a proxy timed out waiting for the ASGI server",
+}
+
+
+@dataclass
+class RuleSet:
+    """An ordered registry of rules. ``BUILTIN_RULES`` holds the doctor's own."""
+
+    rules: dict[str, RuleFunc] = field(default_factory=dict)
+
+    def rule(self, func: RuleFunc) -> RuleFunc:
+        """Decorator: register ``func`` under its name (its findings carry that name)."""
+        if func.__name__ in self.rules:
+            raise ValueError(f"a doctor rule named {func.__name__!r} is already registered")
+        self.rules[func.__name__] = func
+        return func
+
+    def copy(self) -> RuleSet:
+        return RuleSet(dict(self.rules))
+
+    def diagnose(self, observations: Observations) -> list[Finding]:
+        findings: list[Finding] = []
+        for name, func in self.rules.items():
+            findings += [dataclasses.replace(f, rule=name) for f in func(observations)]
+        return sorted(findings, key=lambda f: _SEVERITY_ORDER[f.severity])
+
+
+BUILTIN_RULES = RuleSet()
+rule = BUILTIN_RULES.rule
+
+
+@dataclass(frozen=True)
+class Report:
+    """The findings and the per-route verdicts of one run; ``healthy`` decides the exit code."""
+
+    observations: Observations
+    findings: list[Finding]
+    verdicts: list[RouteVerdict]
+
+    @property
+    def healthy(self) -> bool:
+        routes_ok = bool(self.verdicts) and all(v.healthy for v in self.verdicts)
+        return routes_ok and not any(f.severity == "error" for f in self.findings)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.healthy else 1
+
+
+def diagnose(observations: Observations, rules: RuleSet | None = None) -> Report:
+    """Run every rule and judge every route. Pure: the same observations give the same report."""
+    findings = (rules or BUILTIN_RULES).diagnose(observations)
+    verdicts = [route_verdict(route, observations) for route in observations.routes]
+    return Report(observations, findings, verdicts)
+
+
+# -- route health -------------------------------------------------------------------------
+
+
+def handshake_verdict(
+    probe: HandshakeProbe, route: RouteProbe, obs: Observations
+) -> tuple[bool, str]:
+    """Is this one handshake what a healthy server does? Returns (ok, a few words why)."""
+    if probe.no_answer:
+        return False, f"no answer ({probe.error_kind or 'error'})"
+    if probe.http_refused:
+        return False, f"HTTP {probe.status}"
+    if probe.close_code is not None:
+        if auth_close_expected(probe, route, obs):
+            return True, f"reachable, auth enforced (close {obs.close_name(probe.close_code)})"
+        return False, f"closed {obs.close_name(probe.close_code)} after accept"
+    if obs.heartbeat is None:
+        return True, "accepted"
+    if probe.heartbeat_ms is None:
+        return False, f"accepted, no {obs.heartbeat_reply}"
+    return True, f"accepted, heartbeat {probe.heartbeat_ms:.0f} ms"
+
+
+def route_verdict(route: RouteProbe, obs: Observations) -> RouteVerdict:
+    """Healthy when every path the contract declares for the route behaves (extras are notes)."""
+    if not route.declared:
+        return RouteVerdict(route.name, False, "not probed")
+    results = [(probe, *handshake_verdict(probe, route, obs)) for probe in route.declared]
+    healthy = all(ok for _, ok, _ in results)
+    if healthy:
+        summary = "; ".join(dict.fromkeys(why for _, _, why in results))
+    else:
+        summary = "; ".join(f"{p.path}: {why}" for p, ok, why in results if not ok)
+    return RouteVerdict(route.name, healthy, summary)
+
+
+def auth_close_expected(probe: HandshakeProbe, route: RouteProbe, obs: Observations) -> bool:
+    """An auth close is the right answer when the route needs a right we did not bring.
+
+    4001 (not authenticated) without a token on an owner/required route; 4003 (forbidden)
+    on an owner route when the id in the path is a placeholder, not the token's user.
+    """
+    needs_auth = route.auth in ("owner", "required")
+    if probe.close_code == obs.close_codes.get("not_authenticated", 4001):
+        return needs_auth and not route.token_sent
+    if probe.close_code == obs.close_codes.get("forbidden", 4003):
+        return route.auth == "owner" and route.parameter_source != "token"
+    return False
+
+
+def _auth_codes(obs: Observations) -> set[int]:
+    return {obs.close_codes.get("not_authenticated", 4001), obs.close_codes.get("forbidden", 4003)}
+
+
+def _declared(obs: Observations) -> Iterator[tuple[RouteProbe, HandshakeProbe]]:
+    for route in obs.routes:
+        for probe in route.declared:
+            yield route, probe
+
+
+def _slash_twin_works(
+    route: RouteProbe, probe: HandshakeProbe, obs: Observations
+) -> HandshakeProbe | None:
+    """The route's other declared form (``probe`` +/- a trailing slash), if that one works."""
+    for other in route.declared:
+        if other is probe or other.path.rstrip("/") != probe.path.rstrip("/"):
+            continue
+        if handshake_verdict(other, route, obs)[0]:
+            return other
+    return None
+
+
+def _paths(probes: Iterable[HandshakeProbe]) -> str:
+    return ", ".join(p.path for p in probes)
+
+
+def _listener_lines(obs: Observations) -> str:
+    if not obs.listeners:
+        return ""
+    lines = []
+    for listener in obs.listeners:
+        what = f" [{listener.server}]" if listener.server else ""
+        lines.append(f"  - {listener.describe()}{what}")
+    return "\n".join(lines)
+
+
+# -- the rules: one known cause each ------------------------------------------------------
+
+
+@rule
+def nothing_listening(obs: Observations) -> Iterator[Finding]:
+    """Connection refused everywhere: no process accepts connections on this port."""
+    probes = [probe for _, probe in _declared(obs)]
+    if not probes or not all(p.error_kind == "refused" for p in probes):
+        return
+    if obs.http is not None and obs.http.error_kind not in ("refused", ""):
+        return
+    detail = f"Every connection to {obs.host}:{obs.port} was refused: no process listens there."
+    if obs.listeners:
+        addresses = ", ".join(sorted({listener.address for listener in obs.listeners}))
+        detail += (
+            f" Something does listen on port {obs.port}, but on {addresses}, not on the "
+            f"address {obs.host} resolves to."
+        )
+    yield Finding(
+        "",
+        "error",
+        f"nothing is listening on {obs.host}:{obs.port} (connection refused)",
+        detail,
+        f"start the ASGI server on this port (e.g. `daphne -b {obs.host} -p {obs.port} "
+        "project.asgi:application`) or check the host and port in the URL",
+    )
+
+
+@rule
+def no_answer(obs: Observations) -> Iterator[Finding]:
+    """Handshakes that got no HTTP answer for another reason than a refused connection."""
+    failed = [p for _, p in _declared(obs) if p.no_answer and p.error_kind in ("timeout", "other")]
+    if not failed:
+        return
+    timeouts = [p for p in failed if p.error_kind == "timeout"]
+    if timeouts:
+        yield Finding(
+            "",
+            "error",
+            f"no handshake answer within {obs.timeout:g}s on {_paths(timeouts)}",
+            "A connection was made but the server did not complete the upgrade in time: a hung "
+            "or overloaded server, a slow connect() in the consumer, or a service on this port "
+            "that does not speak HTTP.",
+            "look at the server log (run Daphne with `-v 2`); try a longer --timeout",
+        )
+    for probe in (p for p in failed if p.error_kind == "other"):
+        yield Finding(
+            "",
+            "error",
+            f"the handshake on {probe.path} failed without an HTTP status",
+            probe.error,
+            "check that the URL's scheme (ws/wss) matches the server (TLS or not)",
+        )
+
+
+def _families(obs: Observations) -> list[list[int | None]]:
+    """Listening pids grouped into process families (a master and its forked workers share
+    the socket, which is fine); an unknown pid is its own family."""
+    listeners = obs.listeners or ()
+    pids = {listener.pid for listener in listeners if listener.pid is not None}
+    parent = {listener.pid: listener.ppid for listener in listeners if listener.pid is not None}
+
+    def root(pid: int) -> int:
+        seen = {pid}
+        while parent.get(pid) in pids and parent[pid] not in seen:
+            pid = parent[pid]  # type: ignore[assignment]
+            seen.add(pid)
+        return pid
+
+    families: dict[int, list[int | None]] = {}
+    for pid in sorted(pids):
+        families.setdefault(root(pid), []).append(pid)
+    unknown: list[list[int | None]] = [[None] for listener in listeners if listener.pid is None]
+    return list(families.values()) + unknown
+
+
+@rule
+def several_listeners(obs: Observations) -> Iterator[Finding]:
+    """More than one process (family) on the port: the original incident."""
+    families = _families(obs)
+    if len(families) < 2:
+        return
+    strays = [str(pid) for family in families for pid in family if pid is not None]
+    yield Finding(
+        "",
+        "error",
+        f"{len(families)} processes listen on port {obs.port}",
+        "The kernel hands each new connection to one of them, so a handshake can reach a "
+        "process that is not your ASGI server and get HTTP 404 (the original incident).\n"
+        + _listener_lines(obs),
+        "stop the processes that should not be there"
+        + (f" (`kill {' '.join(strays)}` after checking which is which)" if strays else "")
+        + ", then restart the ASGI server alone on the port "
+        "(with `daphne -v 2` to log every request)",
+    )
+
+
+@rule
+def non_asgi_listener(obs: Observations) -> Iterator[Finding]:
+    """A listener whose command line says it is not an ASGI server (or that we cannot tell)."""
+    from harness.doctor.servers import classify  # the note lives with the signature
+
+    all_accepted = all(p.accepted for _, p in _declared(obs))
+    for listener in obs.listeners or ():
+        signature = classify(listener.cmdline)
+        note = f" ({signature.note})" if signature and signature.note else ""
+        if listener.kind == "http_only":
+            yield Finding(
+                "",
+                "warning" if all_accepted else "error",
+                f"pid {listener.pid} on port {obs.port} is {listener.server}, not an ASGI server",
+                f"{listener.describe()}{note}. An HTTP-only server answers a WebSocket upgrade "
+                "with 404.",
+                "serve the project with an ASGI server (`daphne project.asgi:application`)",
+            )
+        elif listener.kind == "proxy":
+            yield Finding(
+                "", "info", f"pid {listener.pid} on port {obs.port} is a {listener.server}",
+                f"{listener.describe()}{note}.",
+            )
+        elif listener.kind == "unknown":
+            yield Finding(
+                "",
+                "info",
+                f"cannot tell what pid {listener.pid} on port {obs.port} is from its command line",
+                f"{listener.describe()}. Known ASGI servers: Daphne, Uvicorn, Hypercorn, "
+                "Gunicorn with an ASGI worker.",
+            )
+
+
+@rule
+def http_only_server(obs: Observations) -> Iterator[Finding]:
+    """Every WebSocket route answers 404: an HTTP-only application holds the port."""
+    probes = [p for _, p in _declared(obs)]
+    if not probes or not all(p.status == 404 for p in probes):
+        return
+    http = obs.http
+    http_works = http is not None and http.answered
+    title = "every WebSocket route answers HTTP 404"
+    if http_works:
+        title += " while plain HTTP works"
+    evidence = []
+    if http_works and http is not None:
+        server = f" (Server: {http.server_header})" if http.server_header else ""
+        evidence.append(f"GET {http.url} answered HTTP {http.status}{server}.")
+    evidence.append(
+        "An HTTP-only server answers a WebSocket upgrade with 404; Channels never does (an "
+        "unmatched path gets HTTP 500 from URLRouter's 'No route found')."
+    )
+    unknown = obs.unknown_path
+    if unknown is not None and unknown.status == 404:
+        evidence.append(f"An unknown path ({unknown.path}) also answers 404, not Channels' 500.")
+    evidence.append(
+        "Likely causes: `manage.py runserver` without Channels/Daphne (or another WSGI/HTTP "
+        "server) holds the port; or the ASGI module fell back to an HTTP-only application "
+        "because importing Channels or the WebSocket routing failed."
+    )
+    non_asgi = [listener for listener in obs.listeners or () if listener.kind == "http_only"]
+    if non_asgi:
+        evidence.append("HTTP-only listeners: " + "; ".join(x.describe() for x in non_asgi))
+    yield Finding(
+        "",
+        "error",
+        title,
+        " ".join(evidence),
+        "check who listens on the port (above); run `daphne -v 2 project.asgi:application` "
+        "alone on it and read the log for an import error (`python -c 'import channels, "
+        "daphne'` in the server's environment)",
+    )
+
+
+@rule
+def some_routes_404(obs: Observations) -> Iterator[Finding]:
+    """Some routes 404 while others are accepted: not Channels answering those."""
+    probes = [p for _, p in _declared(obs)]
+    if not probes or all(p.status == 404 for p in probes):
+        return  # all 404 is http_only_server
+    failing = [
+        p for route, p in _declared(obs) if p.status == 404 and not _slash_twin_works(route, p, obs)
+    ]
+    if not failing:
+        return
+    several = len(_families(obs)) > 1
+    yield Finding(
+        "",
+        "error",
+        f"HTTP 404 on {_paths(failing)} while other routes are accepted",
+        "Channels never answers 404 to an upgrade (an unmatched path gets 500), so these "
+        "handshakes were answered by something else"
+        + (": several processes share the port and each connection goes to one of them."
+           if several else ": a proxy routing only some paths, or another server."),
+        "make sure the ASGI server alone serves the port"
+        + (" (see the listeners above)" if several else " and that a proxy forwards these paths"),
+    )
+
+
+@rule
+def trailing_slash(obs: Observations) -> Iterator[Finding]:
+    """The path works with a trailing slash and fails without: the route regex."""
+    for route in obs.routes:
+        for probe in route.declared:
+            if not probe.http_refused:
+                continue
+            twin = _slash_twin_works(route, probe, obs)
+            if twin is None:
+                continue
+            if probe.status == 500:
+                why = (
+                    "HTTP 500 is Channels' URLRouter finding no route ('No route found'), so the "
+                    "request did reach Channels: only the route regex does not match this form."
+                )
+            else:
+                why = (
+                    f"HTTP {probe.status} while the other form works: a proxy or another server "
+                    "handles this form of the path."
+                )
+            slash = "without" if not probe.path.endswith("/") else "with"
+            regex = "^" + twin.path.strip("/") + "/?$"
+            yield Finding(
+                "",
+                "error",
+                f"{probe.path} fails (HTTP {probe.status}) but {twin.path} works",
+                f"The contract allows the path {slash} a trailing slash. {why}",
+                f"declare the route as re_path(r\"{regex}\", ...) in websocket_urlpatterns, or "
+                "make clients use the form that works",
+                route.name,
+            )
+
+
+@rule
+def route_has_no_match(obs: Observations) -> Iterator[Finding]:
+    """HTTP 500 on a declared path: Channels is there but no route matches it."""
+    failing = [
+        (route, p)
+        for route, p in _declared(obs)
+        if p.status == 500 and not _slash_twin_works(route, p, obs)
+    ]
+    if not failing:
+        return
+    every = len(failing) == len(list(_declared(obs)))
+    yield Finding(
+        "",
+        "error",
+        f"HTTP 500 on {_paths(p for _, p in failing)}",
+        "Channels answers an upgrade it cannot route with HTTP 500 (URLRouter raises 'No route "
+        "found'): the server is a Channels app but no pattern matches "
+        + ("these paths." if not every else "any path; if every route fails like this, the "
+           "middleware stack or the application may instead be crashing on each request."),
+        "check websocket_urlpatterns (regexes match the path without its leading slash) and the "
+        "server log (`daphne -v 2`)",
+        failing[0][0].name if len(failing) == 1 else None,
+    )
+
+
+@rule
+def origin_refused(obs: Observations) -> Iterator[Finding]:
+    """HTTP 403 at the handshake (no Origin sent): the origin validator or ALLOWED_HOSTS."""
+    refused = [p for _, p in _declared(obs) if p.status == 403]
+    if not refused:
+        return
+    yield Finding(
+        "",
+        "error",
+        f"HTTP 403 at the handshake on {_paths(refused)}",
+        "The server refused the upgrade before any consumer ran. In Channels that is the origin "
+        "validator (AllowedHostsOriginValidator / OriginValidator): stock Channels refuses a "
+        "request without an Origin header unless ALLOWED_HOSTS contains '*', and a host missing "
+        "from ALLOWED_HOSTS is refused too.",
+        f"add {obs.host!r} to ALLOWED_HOSTS (and the page's origin to the validator), or allow "
+        "a missing Origin for non-browser clients",
+    )
+
+
+@rule
+def origin_policy(obs: Observations) -> Iterator[Finding]:
+    """How the server treats a foreign and the same-host Origin header."""
+    for probe in obs.origins:
+        if probe.variant == "foreign origin" and probe.accepted:
+            yield Finding(
+                "",
+                "warning",
+                f"a foreign Origin ({probe.origin}) is accepted on {probe.path}",
+                "Origin validation is off: a page on any site can open this socket in a "
+                "visitor's browser, with their cookies.",
+                "wrap the WebSocket app in AllowedHostsOriginValidator",
+            )
+        elif probe.variant == "same-host origin" and probe.status == 403:
+            yield Finding(
+                "",
+                "warning",
+                f"the same-host Origin ({probe.origin}) is refused with HTTP 403 on {probe.path}",
+                "Browsers send this Origin for a page served from this host, so a browser test "
+                "page fails while scripts without an Origin succeed.",
+                f"add {obs.host!r} to ALLOWED_HOSTS",
+            )
+
+
+@rule
+def auth_close(obs: Observations) -> Iterator[Finding]:
+    """A close with the contract's auth codes right after accept: expected, or a refusal."""
+    auth_codes = _auth_codes(obs)
+    for route, probe in _declared(obs):
+        if not probe.closed_after_accept or probe.close_code not in auth_codes:
+            continue
+        code = obs.close_name(probe.close_code)
+        if auth_close_expected(probe, route, obs):
+            yield Finding(
+                "",
+                "info",
+                f"{probe.path}: reachable, auth enforced (close {code})",
+                f"The route requires {route.auth} access and the doctor "
+                + ("used a placeholder id" if route.token_sent else "sent no token")
+                + "; pass --token to try it as a user.",
+                route=route.name,
+            )
+            continue
+        if probe.close_code == obs.close_codes.get("not_authenticated", 4001):
+            detail = (
+                "The server accepted the upgrade and then closed it as not authenticated: "
+                + ("the token was refused (expired, wrong kind, or signed with another key)."
+                   if route.token_sent else
+                   f"the contract says this route allows {route.auth} access, but the server "
+                   "wants a token.")
+            )
+            fix = "check the token (or the auth middleware's policy)"
+        else:
+            detail = (
+                "The server accepted the upgrade and then closed it as forbidden: the token's "
+                "user may not use this path (another user's id in it?)."
+            )
+            fix = "use the id of the token's user in the path"
+        yield Finding("", "error", f"{probe.path} closes with {code} right after accept",
+                      detail, fix, route.name)
+
+
+@rule
+def closed_after_accept(obs: Observations) -> Iterator[Finding]:
+    """A close (other than auth) right after accept: the consumer's connect() failed."""
+    auth_codes = _auth_codes(obs)
+    for route, probe in _declared(obs):
+        if not probe.closed_after_accept or probe.close_code in auth_codes:
+            continue
+        reason = f" ({probe.close_reason})" if probe.close_reason else ""
+        yield Finding(
+            "",
+            "error",
+            f"{probe.path} closes with {obs.close_name(probe.close_code)} "
+            f"right after accept{reason}",
+            "The handshake succeeded, then the server ended the connection before answering: "
+            "usually an exception in the consumer's connect() or first receive.",
+            "read the server log around this connection (`daphne -v 2`)",
+            route.name,
+        )
+
+
+@rule
+def heartbeat_unanswered(obs: Observations) -> Iterator[Finding]:
+    """Accepted and open, but the heartbeat got no reply."""
+    for route, probe in _declared(obs):
+        if probe.accepted and probe.close_code is None and probe.heartbeat_error:
+            yield Finding(
+                "",
+                "error",
+                f"no {obs.heartbeat_reply} to {obs.heartbeat} on {probe.path}",
+                "The connection is open but the documented reply did not come: "
+                + probe.heartbeat_error,
+                "check the consumer's receive() handles this message type and is not blocked",
+                route.name,
+            )
+
+
+@rule
+def no_first_frame(obs: Observations) -> Iterator[Finding]:
+    """Accepted, open, yet silent on accept (the contract sends a confirmation on accept)."""
+    for route, probe in _declared(obs):
+        if probe.accepted and probe.close_code is None and probe.first_frame is None:
+            yield Finding(
+                "",
+                "warning",
+                f"no frame on accept at {probe.path}",
+                "The contract sends a confirmation on accept; this server sent nothing before "
+                "the doctor's first message. It may confirm only after the client's `connect` "
+                "message (declare that convention in the harness config).",
+                route=route.name,
+            )
+
+
+@rule
+def unknown_path(obs: Observations) -> Iterator[Finding]:
+    """What an undeclared path gets: 500 is normal for Channels; 101 is a catch-all route."""
+    probe = obs.unknown_path
+    if probe is None:
+        return
+    if probe.accepted:
+        yield Finding(
+            "",
+            "warning",
+            f"an undeclared path ({probe.path}) is accepted",
+            "The contract says any other path must fail the handshake; a catch-all route hides "
+            "clients that use a wrong URL.",
+            "anchor the route regexes (^...$) in websocket_urlpatterns",
+        )
+        return
+    seen_500 = any(h.status == 500 for h in obs.all_handshakes() if h is not probe)
+    if probe.status == 500 and seen_500:
+        yield Finding(
+            "",
+            "info",
+            "HTTP 500 on an unmatched path is normal for Channels",
+            f"An unknown path ({probe.path}) answers 500 too: URLRouter raises 'No route found'. "
+            "It shows a Channels app serves this port; a 404 instead would mean the request "
+            "never reached Channels.",
+        )
+
+
+@rule
+def unusual_status(obs: Observations) -> Iterator[Finding]:
+    """An HTTP status on the upgrade that no other rule explains."""
+    for route, probe in _declared(obs):
+        if not probe.http_refused or probe.status in _EXPLAINED_STATUSES:
+            continue
+        hint = STATUS_HINTS.get(probe.status or 0, "an unusual answer to a WebSocket upgrade")
+        body = f" Body: {probe.body!r}." if probe.body else ""
+        yield Finding(
+            "",
+            "error",
+            f"{probe.path} answers the handshake with HTTP {probe.status}",
+            f"Probably {hint}.{body}",
+            "check what serves this path (proxy configuration, the listeners above)",
+            route.name,
+        )
