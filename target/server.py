@@ -110,7 +110,8 @@ def serve(host: str, port: int, verbose: bool) -> int:
     prepare_database()
 
     def on_ready() -> None:
-        print(ready_line(host, bound_port, os.getpid()), flush=True)
+        # sys.__stdout__: with -v, Twisted's log setup has already redirected sys.stdout.
+        print(ready_line(host, bound_port, os.getpid()), file=sys.__stdout__, flush=True)
 
     server = TargetServer(
         application=application,

@@ -235,7 +235,7 @@ def test_unknown_fault_exits_2_listing_valid_names() -> None:
 
 
 def test_http_only_fault_answers_404_and_stops_fast() -> None:
-    served = start("--faults", "http_only", "--confirm-on", "connect")
+    served = start("--faults", "http_only", "--confirm-on", "connect", "-v")  # -v: stdout intact
     try:
         assert handshake_status(served.url("/ws/permissions/anonymous", "ws")) == 404
         status, health = http("GET", served.url("/healthz"))
