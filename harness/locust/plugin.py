@@ -1,0 +1,133 @@
+"""Wires ws-harness into Locust's events: options, HDR recording, worker reports, reports at
+the end, and the CI gates (process exit code).
+
+``install(events)`` registers only the two hooks Locust needs before a test exists
+(``init_command_line_parser`` and ``init``); everything else is bound to the environment in
+``init``. It is idempotent, and ``harness.locust.users`` calls it on import, because Locust
+builds its parser while importing locustfiles: a locustfile that imports our users gets the
+options without further ceremony.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from harness.locust.context import RunContext
+from harness.locust.hdr import Summary
+from harness.locust.options import add_options
+from harness.locust.reports import format_table, install_web_tab, report_paths, write_reports
+from harness.locust.thresholds import Measured, evaluate
+
+HEARTBEAT_METRIC = "WS heartbeat"
+CONNECT_KEY = ("connect", "WS")
+_HDR_KEY = "ws_harness_hdr"
+_PUSH_KEY = "ws_harness_pushes"
+_INSTALLED = "_ws_harness_installed"
+
+
+def install(events: Any) -> None:
+    if getattr(events, _INSTALLED, False):
+        return
+    setattr(events, _INSTALLED, True)
+    events.init_command_line_parser.add_listener(add_options)
+    events.init.add_listener(_on_init)
+
+
+def _on_init(environment: Any, **_: Any) -> None:
+    """Bind the per-environment listeners (the request event carries no environment)."""
+    events = environment.events
+
+    def on_request(request_type: str, name: str, response_time: float, exception: Any = None,
+                   **_: Any) -> None:
+        if exception is None and response_time is not None:
+            recorder = RunContext.of(environment).recorder
+            recorder.record(f"{request_type} {name}", response_time * 1000)
+
+    def on_test_start(**_: Any) -> None:
+        RunContext.restart(environment)
+
+    def on_reset_stats(**_: Any) -> None:
+        RunContext.of(environment).recorder.reset()
+
+    def on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        context = RunContext.of(environment)
+        data[_HDR_KEY] = context.recorder.take_encoded()
+        data[_PUSH_KEY] = context.ledger.take_report()
+
+    def on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+        context = RunContext.of(environment)
+        context.recorder.merge_encoded(data.get(_HDR_KEY) or {})
+        context.ledger.merge_report(data.get(_PUSH_KEY) or {})
+
+    def on_quitting(environment: Any, **_: Any) -> None:
+        if _is_worker(environment):
+            return
+        finish(environment)
+
+    events.request.add_listener(on_request)
+    events.test_start.add_listener(on_test_start)
+    events.reset_stats.add_listener(on_reset_stats)
+    events.report_to_master.add_listener(on_report_to_master)
+    events.worker_report.add_listener(on_worker_report)
+    events.quitting.add_listener(on_quitting)
+    web_ui = getattr(environment, "web_ui", None)
+    if web_ui is not None:
+        install_web_tab(web_ui, lambda: RunContext.of(environment).recorder.summary())
+
+
+def _is_worker(environment: Any) -> bool:
+    from locust.runners import WorkerRunner
+
+    return isinstance(environment.runner, WorkerRunner)
+
+
+def measure(environment: Any) -> tuple[list[Summary], Measured]:
+    """The run's HDR summaries and the figures the thresholds look at."""
+    context = RunContext.of(environment)
+    p99 = context.recorder.percentile_us(HEARTBEAT_METRIC, 99.0)
+    lost = None
+    if context.ledger.sends:
+        lost, _ = context.ledger.lost(context.config.timeouts.push, time.time())
+    return context.recorder.summary(), Measured(
+        p99_heartbeat_ms=None if p99 is None else p99 / 1000,
+        connect_rate=connect_rate(environment.stats),
+        fail_ratio=environment.stats.total.fail_ratio,
+        lost_pushes=lost,
+    )
+
+
+def connect_rate(stats: Any) -> float | None:
+    """Successful connections per second, from the first to the last connect of the run."""
+    entry = stats.entries.get(CONNECT_KEY)
+    if entry is None:
+        return None
+    successes = entry.num_requests - entry.num_failures
+    elapsed = (entry.last_request_timestamp or 0) - entry.start_time
+    if successes <= 0 or elapsed <= 0:
+        return None
+    return successes / elapsed
+
+
+def finish(environment: Any) -> list[str]:
+    """Print and write the figures, apply the thresholds; returns the failed ones."""
+    context = RunContext.of(environment)
+    summaries, measured = measure(environment)
+    figures = {
+        "connect_rate_per_s": measured.connect_rate,
+        "fail_ratio": measured.fail_ratio,
+        "lost_pushes": measured.lost_pushes,
+        "pushes_sent": len(context.ledger.sends),
+    }
+    csv_file, json_files = report_paths(environment.parsed_options, context.options.hdr_json)
+    write_reports(summaries, figures, csv_file, json_files)
+    print(format_table(summaries), flush=True)
+    extras = [f"{name}={value:.4g}" for name, value in figures.items() if value is not None]
+    print("ws-harness: " + " ".join(extras), flush=True)
+    failures = evaluate(context.options.thresholds, measured)
+    for failure in failures:
+        print(f"ws-harness: {failure}", file=sys.stderr, flush=True)
+    if failures:
+        environment.process_exit_code = 1
+    return failures

@@ -1,0 +1,49 @@
+"""CI gates: compare a run's figures with the ``--max-*`` / ``--min-*`` options (pure).
+
+A threshold that was set but whose figure was never measured fails too (a gate on heartbeat
+p99 must not pass a run in which no heartbeat was answered).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    max_p99_heartbeat_ms: float | None = None
+    min_connect_rate: float | None = None
+    max_fail_ratio: float | None = None
+    max_lost_pushes: int | None = None
+
+
+@dataclass(frozen=True)
+class Measured:
+    p99_heartbeat_ms: float | None
+    connect_rate: float | None
+    fail_ratio: float
+    lost_pushes: int | None
+
+
+def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
+    """One message per failed threshold, naming the option, the limit and the measured value."""
+    gates: list[tuple[str, float | None, float | None, Callable[[float, float], bool], str]] = [
+        ("--max-p99-heartbeat-ms", limits.max_p99_heartbeat_ms, measured.p99_heartbeat_ms,
+         operator.le, " ms"),
+        ("--min-connect-rate", limits.min_connect_rate, measured.connect_rate,
+         operator.ge, " connections/s"),
+        ("--max-fail-ratio", limits.max_fail_ratio, measured.fail_ratio, operator.le, ""),
+        ("--max-lost-pushes", limits.max_lost_pushes, measured.lost_pushes, operator.le,
+         " lost pushes"),
+    ]
+    failures = []
+    for option, limit, value, within, unit in gates:
+        if limit is None:
+            continue
+        if value is None:
+            failures.append(f"threshold {option} {limit:g} failed: not measured (no samples)")
+        elif not within(value, limit):
+            failures.append(f"threshold {option} {limit:g} failed: measured {value:.4g}{unit}")
+    return failures

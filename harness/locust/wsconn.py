@@ -1,0 +1,302 @@
+"""A lean blocking WebSocket client: wsproto's sans-I/O frame protocol driven on a plain socket.
+
+Why not websocket-client or ``websockets.sync``: measured under gevent they reached 0.71x and
+0.6x of a bare asyncio ``websockets`` client's connection rate, and about half its heartbeat
+rate. Here every call does the minimum: one ``sendall`` per frame, one ``recv`` per batch of
+frames, no background thread, no per-message queue.
+
+The opening handshake is written by hand (a fixed request, a status line and one header to
+check) instead of wsproto's h11-based ``WSConnection``: h11 parsing dominated the cost of a
+connection. After the 101 answer, wsproto's ``Connection`` does the framing (masking,
+fragmentation, UTF-8, control frames, the closing handshake).
+
+The socket is whatever ``socket.socket`` is at call time: under Locust that is gevent's
+cooperative socket, so a blocking ``receive`` only parks the calling greenlet. In plain
+threads (the unit tests) it is the ordinary blocking socket.
+
+Errors (all ``WsError``)::
+
+    WsError
+     +-- HandshakeError      the server did not answer 101 with the right accept key
+     +-- ConnectionClosed    a close frame or EOF arrived (``code``, ``reason``)
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import socket
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import (
+    BytesMessage,
+    CloseConnection,
+    Event,
+    Message,
+    Ping,
+    Pong,
+    TextMessage,
+)
+from wsproto.utilities import ProtocolError
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_MAX_HEADER_BYTES = 65536
+_RECV_BYTES = 65536
+
+
+class WsError(Exception):
+    """Base of every error this module raises."""
+
+
+class HandshakeError(WsError):
+    """The opening handshake failed; ``status`` is the HTTP status (None: no HTTP answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ConnectionClosed(WsError):
+    """The peer closed (``code`` 1006 when the TCP connection ended without a close frame)."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"connection closed: code {code}" + (f" ({reason})" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where to connect: host, port and the request target (path plus query)."""
+
+    host: str
+    port: int
+    resource: str
+
+    @classmethod
+    def parse(cls, url: str) -> Endpoint:
+        parts = urlsplit(url)
+        if parts.scheme != "ws":
+            raise WsError(f"{url!r}: only ws:// URLs are supported (got {parts.scheme!r})")
+        if not parts.hostname:
+            raise WsError(f"{url!r}: no host; expected ws://HOST:PORT/path")
+        resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return cls(parts.hostname, parts.port or 80, resource)
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == 80 else f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One complete incoming message, or a pong; ``at`` is ``perf_counter()`` on arrival."""
+
+    kind: Literal["text", "bytes", "pong"]
+    data: str | bytes
+    at: float
+
+
+def handshake_request(
+    endpoint: Endpoint, key: bytes, headers: dict[str, str] | None = None
+) -> bytes:
+    """The HTTP upgrade request (pure; exposed for tests)."""
+    lines = [
+        f"GET {endpoint.resource} HTTP/1.1",
+        f"Host: {endpoint.host_header}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key.decode()}",
+        "Sec-WebSocket-Version: 13",
+    ]
+    lines.extend(f"{name}: {value}" for name, value in (headers or {}).items())
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def check_handshake_response(head: bytes, key: bytes) -> None:
+    """Raise HandshakeError unless ``head`` (status line + headers) accepts ``key`` (pure)."""
+    lines = head.decode("latin-1").split("\r\n")
+    status_line = lines[0].split(" ", 2)
+    try:
+        status = int(status_line[1])
+    except (IndexError, ValueError):
+        raise HandshakeError(f"not an HTTP answer: {lines[0][:80]!r}") from None
+    if status != 101:
+        reason = status_line[2] if len(status_line) > 2 else ""
+        raise HandshakeError(f"handshake answered HTTP {status} {reason}".rstrip(), status)
+    expected = base64.b64encode(hashlib.sha1(key + _GUID).digest()).decode()
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "sec-websocket-accept":
+            if value.strip() != expected:
+                raise HandshakeError("wrong Sec-WebSocket-Accept in the 101 answer", status)
+            return
+    raise HandshakeError("101 answer without Sec-WebSocket-Accept", status)
+
+
+class WsConnection:
+    """An open client connection. Not thread-safe: one greenlet (or thread) drives it.
+
+    ``receive`` answers pings on its own and returns messages and pongs; after it raises
+    ConnectionClosed the caller only calls ``abort``. ``close`` runs the closing handshake,
+    bounded by its timeout, and always releases the socket.
+    """
+
+    def __init__(self, sock: socket.socket, trailing: bytes = b"") -> None:
+        self.sock = sock
+        self._protocol = Connection(ConnectionType.CLIENT)
+        self._pending: deque[Received] = deque()
+        self._fragments: list[str | bytes] = []
+        self._closed: ConnectionClosed | None = None
+        if trailing:
+            self._feed(trailing)
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        timeout: float,
+        headers: dict[str, str] | None = None,
+        source_address: tuple[str, int] | None = None,
+    ) -> WsConnection:
+        """TCP connect and handshake within ``timeout`` seconds (TimeoutError when exceeded)."""
+        endpoint = Endpoint.parse(url)
+        deadline = time.monotonic() + timeout
+        sock = socket.create_connection(
+            (endpoint.host, endpoint.port), timeout=timeout, source_address=source_address
+        )
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            key = base64.b64encode(os.urandom(16))
+            sock.sendall(handshake_request(endpoint, key, headers))
+            buffer = b""
+            while b"\r\n\r\n" not in buffer:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                chunk = sock.recv(_RECV_BYTES)
+                if not chunk:
+                    raise HandshakeError("the server closed the connection during the handshake")
+                buffer += chunk
+                if len(buffer) > _MAX_HEADER_BYTES:
+                    raise HandshakeError("handshake answer headers exceed 64 KiB")
+            head, _, trailing = buffer.partition(b"\r\n\r\n")
+            check_handshake_response(head, key)
+        except BaseException:
+            sock.close()
+            raise
+        return cls(sock, trailing)
+
+    # ------------------------------------------------------------------ sending
+    def send_text(self, text: str) -> None:
+        self._send(TextMessage(data=text))
+
+    def send_bytes(self, data: bytes) -> None:
+        self._send(BytesMessage(data=data))
+
+    def ping(self, payload: bytes = b"") -> None:
+        self._send(Ping(payload=payload))
+
+    def _send(self, event: Event) -> None:
+        if self._closed is not None:
+            raise self._closed
+        try:
+            self.sock.sendall(self._protocol.send(event))
+        except OSError as exc:
+            raise self._lost(exc) from None
+
+    # ------------------------------------------------------------------ receiving
+    def receive(self, timeout: float | None) -> Received | None:
+        """The next message or pong, or None when ``timeout`` seconds pass first.
+
+        ``timeout`` None blocks; 0 returns only what is already buffered or readable.
+        """
+        if self._pending:
+            return self._pending.popleft()
+        if self._closed is not None:
+            raise self._closed
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._pending:
+            if deadline is None:
+                self.sock.settimeout(None)
+            else:
+                self.sock.settimeout(max(deadline - time.monotonic(), 0.0))
+            try:
+                data = self.sock.recv(_RECV_BYTES)
+            except (TimeoutError, BlockingIOError):
+                return None
+            except OSError as exc:
+                raise self._lost(exc) from None
+            self._feed(data or None)
+            if self._closed is not None and not self._pending:
+                raise self._closed
+        return self._pending.popleft()
+
+    def _feed(self, data: bytes | None) -> None:
+        now = time.perf_counter()
+        try:
+            self._protocol.receive_data(data)
+            for event in self._protocol.events():
+                self._dispatch(event, now)
+        except ProtocolError as exc:
+            self._closed = ConnectionClosed(1002, f"protocol error: {exc}")
+
+    def _dispatch(self, event: Event, now: float) -> None:
+        if isinstance(event, Message):
+            if not event.message_finished:
+                self._fragments.append(event.data)
+                return
+            data = event.data
+            if self._fragments:
+                self._fragments.append(data)
+                data = type(data)().join(self._fragments)  # type: ignore[arg-type]
+                self._fragments = []
+            kind: Literal["text", "bytes"] = "text" if isinstance(data, str) else "bytes"
+            self._pending.append(Received(kind, data, now))
+        elif isinstance(event, Ping):
+            if self._protocol.state is ConnectionState.OPEN:
+                self.sock.sendall(self._protocol.send(event.response()))
+        elif isinstance(event, Pong):
+            self._pending.append(Received("pong", bytes(event.payload), now))
+        elif isinstance(event, CloseConnection):
+            if self._protocol.state is ConnectionState.REMOTE_CLOSING:
+                # Answer the close, as RFC 6455 asks; the peer may already be gone.
+                with contextlib.suppress(OSError):
+                    self.sock.sendall(self._protocol.send(event.response()))
+            self._closed = ConnectionClosed(event.code, event.reason or "")
+
+    def _lost(self, exc: OSError) -> ConnectionClosed:
+        self._closed = ConnectionClosed(1006, f"transport error: {exc}")
+        return self._closed
+
+    # ------------------------------------------------------------------ closing
+    @property
+    def closed(self) -> ConnectionClosed | None:
+        """Why the connection ended, or None while it is open."""
+        return self._closed
+
+    def close(self, code: int = 1000, reason: str = "", timeout: float = 1.0) -> None:
+        """Send a close frame, wait up to ``timeout`` for the peer's, release the socket."""
+        try:
+            if self._closed is None and self._protocol.state is ConnectionState.OPEN:
+                self.sock.sendall(self._protocol.send(CloseConnection(code=code, reason=reason)))
+                deadline = time.monotonic() + timeout
+                while self._closed is None and time.monotonic() < deadline:
+                    self.receive(deadline - time.monotonic())
+        except (WsError, OSError):
+            pass
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        """Release the socket now, without a closing handshake."""
+        if self._closed is None:
+            self._closed = ConnectionClosed(1006, "aborted by the client")
+        self.sock.close()
