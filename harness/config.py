@@ -95,6 +95,9 @@ class PushSpec:
     path: str = "/api/permissions/notify/"
     as_user: str | None = None  # the (staff) user whose token authorizes the trigger
     auth_scheme: str = "Token"  # Authorization: <scheme> <token>; "Bearer" for JWTs
+    # A field the harness adds to each push's data to recognise it on arrival (and to
+    # time it); set to null if your server drops unknown data fields.
+    trace_field: str | None = "trace_id"
     hook: str | None = None  # "module:function(request: PushRequest, http_url: str) -> None"
 
 

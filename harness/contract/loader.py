@@ -60,6 +60,10 @@ class _Reader:
         }
         errors = self.mapping(doc.get("x-errors", {}), "x-errors")
         limits = self.mapping(doc.get("x-limits", {}), "x-limits")
+        liveness = self.mapping(doc.get("x-liveness", {}), "x-liveness")
+        request = liveness.get("send")
+        if request is not None and not isinstance(request, Mapping):
+            raise self.fail(liveness, "x-liveness.send", "expected the message to send, e.g. {type: heartbeat}")
         return Contract(
             source=str(self.file),
             title=str(info.get("title", self.file.name)),
@@ -74,6 +78,8 @@ class _Reader:
             error_codes={str(k): str(v) for k, v in self.mapping(errors.get("codes", {}), "x-errors.codes").items()},
             type_field=str(doc.get("x-message-type-field", "type")),
             max_message_bytes=limits.get("max_message_bytes"),
+            liveness_request=dict(request) if request is not None else None,
+            liveness_reply=liveness.get("reply"),
         )
 
     def routes(self, doc: Mapping[str, Any]) -> dict[str, Route]:

@@ -76,6 +76,9 @@ class Contract:
     error_codes: Mapping[str, str] = field(default_factory=dict)
     type_field: str = "type"
     max_message_bytes: int | None = None
+    # A request that proves a connection is alive, and its reply (x-liveness).
+    liveness_request: Mapping[str, Any] | None = None
+    liveness_reply: str | None = None
 
     def route(self, name: str) -> Route:
         try:

@@ -161,8 +161,8 @@ def _declared(obs: Observations) -> Iterator[tuple[RouteProbe, HandshakeProbe]]:
 def _slash_twin_works(
     route: RouteProbe, probe: HandshakeProbe, obs: Observations
 ) -> HandshakeProbe | None:
-    """The route's other declared form (``probe`` +/- a trailing slash), if that one works."""
-    for other in route.declared:
+    """The route's other form (``probe`` +/- a trailing slash), if that one works."""
+    for other in route.handshakes:
         if other is probe or other.path.rstrip("/") != probe.path.rstrip("/"):
             continue
         if handshake_verdict(other, route, obs)[0]:
@@ -400,13 +400,17 @@ def trailing_slash(obs: Observations) -> Iterator[Finding]:
                     f"HTTP {probe.status} while the other form works: a proxy or another server "
                     "handles this form of the path."
                 )
-            slash = "without" if not probe.path.endswith("/") else "with"
             regex = "^" + twin.path.strip("/") + "/?$"
+            allowed = (
+                "The contract allows both forms."
+                if twin.expected
+                else f"Only {twin.path} works."
+            )
             yield Finding(
                 "",
                 "error",
                 f"{probe.path} fails (HTTP {probe.status}) but {twin.path} works",
-                f"The contract allows the path {slash} a trailing slash. {why}",
+                f"{allowed} {why}",
                 f"declare the route as re_path(r\"{regex}\", ...) in websocket_urlpatterns, or "
                 "make clients use the form that works",
                 route.name,

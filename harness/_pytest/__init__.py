@@ -1,0 +1,1 @@
+"""The pytest plugin\x27s implementation (harness.pytest_plugin only declares options)."""

@@ -1,0 +1,92 @@
+"""Scenario files as pytest items.
+
+Files matching the ``ws_scenario_files`` glob (default ``*.scenarios.yaml``) become
+``ScenarioFile`` collectors; each scenario case becomes a ``ScenarioItem`` named
+``<id>[<route>-<auth>]`` and marked with its auth modes, so ``-k anonymous`` and
+``-m anonymous`` select the anonymous scenarios. A malformed file fails collection with
+the file, the line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness._pytest.session import SESSION_KEY, HarnessSession
+from harness.engine import Scenario, Verdict, load_scenarios, run_scenario
+from harness.errors import HarnessError
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    pattern = parent.config.getini("ws_scenario_files")
+    if file_path.match(pattern):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[ScenarioItem]:
+        session: HarnessSession = self.config.stash[SESSION_KEY]
+        try:
+            scenarios = load_scenarios(self.path, session.contract)
+        except HarnessError as exc:
+            raise self.CollectError(str(exc)) from None
+        for scenario in scenarios:
+            item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+            for marker in ("conformance", *scenario.markers):
+                item.add_marker(marker)
+            yield item
+
+
+class ScenarioFailed(Exception):
+    """Raised by a ScenarioItem whose verdict is "failed"; carries the verdict for the report."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.failure.title if verdict.failure else "failed")
+        self.verdict = verdict
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.verdict: Verdict | None = None
+        if scenario.coverage is not None:
+            cell = scenario.coverage
+            self.user_properties.append(("ws_coverage", f"{cell.route}|{cell.message}|{cell.auth}"))
+
+    def setup(self) -> None:
+        session: HarnessSession = self.config.stash[SESSION_KEY]
+        self.context = session.run_context()
+        session.check_target()
+
+    def runtest(self) -> None:
+        self.verdict = asyncio.run(run_scenario(self.scenario, self.context))
+        if self.verdict.outcome == "skipped":
+            pytest.skip(self.verdict.skip_reason)
+        if self.verdict.outcome == "failed":
+            raise ScenarioFailed(self.verdict)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if not isinstance(excinfo.value, ScenarioFailed):
+            return super().repr_failure(excinfo, style)
+        verdict = excinfo.value.verdict
+        session: HarnessSession = self.config.stash[SESSION_KEY]
+        parts = [
+            f"{self.scenario.name}: {self.scenario.description}".rstrip(": "),
+            verdict.failure.render() if verdict.failure else "failed",
+            "",
+            "--- frames (>> sent, << received) ---",
+            verdict.transcript.render(),
+        ]
+        tail = session.log_tail()
+        if tail:
+            parts += ["", f"--- server log, last {session.log_lines} lines ---", tail]
+        return "\n".join(parts)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.line - 1, f"scenario {self.scenario.name}"

@@ -1,0 +1,137 @@
+"""The harness's state for one pytest session (one per xdist worker): the options read
+once, the config and contract, and the target, started on first use and always stopped.
+
+A target that cannot start fails every test that needs it with the same one-line reason
+(and the server's log tail), without trying again for each test.
+"""
+
+from __future__ import annotations
+
+import atexit
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.config import HarnessConfig, load_config
+from harness.contract import Contract, load_contract
+from harness.engine.runner import RunContext
+from harness.errors import HarnessError
+from harness.targets import Target, TargetOptions, make_target, resolve_backend
+from harness.targets.base import TargetInfo
+
+SESSION_KEY = pytest.StashKey["HarnessSession"]()
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name, default=None)
+    return value if value not in (None, "") else config.getini(name) or None
+
+
+def _path_option(config: pytest.Config, name: str) -> str | None:
+    """A path option: relative to the current directory on the command line, to the ini file's
+    directory in the ini file (as pytest's own ini paths are)."""
+    given = config.getoption(name, default=None)
+    if given:
+        return str(Path(given).resolve())
+    value = config.getini(name)
+    if not value:
+        return None
+    base = config.inipath.parent if config.inipath else config.rootpath
+    return str((base / value).resolve())
+
+
+@dataclass
+class HarnessSession:
+    options: TargetOptions
+    config_path: str | None
+    contract_path: str | None
+    log_lines: int
+    _config: HarnessConfig | None = None
+    _contract: Contract | None = None
+    _target: Target | None = None
+    _context: RunContext | None = None
+    _failure: str | None = None
+    started: list[TargetInfo] = field(default_factory=list)
+
+    @classmethod
+    def from_pytest(cls, config: pytest.Config) -> HarnessSession:
+        env = dict(item.split("=", 1) for item in [*config.getini("ws_env"), *config.getoption("ws_env", [])])
+        port = _option(config, "ws_port")
+        timeout = _option(config, "ws_ready_timeout")
+        options = TargetOptions(
+            backend=_option(config, "ws_backend") or "process",
+            url=_option(config, "ws_url"),
+            command=_option(config, "ws_command"),
+            cwd=_path_option(config, "ws_cwd"),
+            env=env,
+            port=int(port) if port else 0,
+            ready_timeout=float(timeout) if timeout else None,
+            log_dir=_path_option(config, "ws_log_dir"),
+            image=_option(config, "ws_image"),
+            docker_network=_option(config, "ws_docker_network") or "host",
+        )
+        lines = _option(config, "ws_log_lines")
+        return cls(
+            options=options,
+            config_path=_path_option(config, "ws_config"),
+            contract_path=_path_option(config, "ws_contract"),
+            log_lines=int(lines) if lines else 40,
+        )
+
+    # -- lazily loaded pieces -----------------------------------------------------------
+
+    @property
+    def config(self) -> HarnessConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def contract(self) -> Contract:
+        if self._contract is None:
+            self._contract = load_contract(self.contract_path or self.config.contract)
+        return self._contract
+
+    def backend(self) -> str:
+        return resolve_backend(self.options)
+
+    def target(self) -> Target:
+        """The started target; fails the calling test (one line) if it cannot start."""
+        if self._failure is not None:
+            pytest.fail(self._failure, pytrace=False)
+        if self._target is None:
+            target = make_target(self.options, self.config, self.contract)
+            atexit.register(target.stop)  # Ctrl-C and crashes included
+            try:
+                target.start()
+            except HarnessError as exc:
+                target.stop()
+                self._failure = f"ws-harness: {exc}"
+                pytest.fail(self._failure, pytrace=False)
+            self._target = target
+            self.started.append(target.info)
+        return self._target
+
+    def run_context(self) -> RunContext:
+        if self._context is None:
+            self._context = RunContext.create(self.contract, self.config, self.target().info)
+        return self._context
+
+    def check_target(self) -> None:
+        """Before each test: the server is still alone on its port."""
+        if self._target is not None:
+            try:
+                self._target.check_still_ours()
+            except HarnessError as exc:
+                self._failure = f"ws-harness: {exc}"
+                pytest.fail(self._failure, pytrace=False)
+
+    def log_tail(self) -> str:
+        return self._target.logs(self.log_lines) if self._target is not None else ""
+
+    def stop(self) -> None:
+        target, self._target = self._target, None
+        if target is not None:
+            target.stop()

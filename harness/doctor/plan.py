@@ -1,0 +1,140 @@
+"""What the doctor will probe: the endpoint from the URL and the routes to try.
+
+Built once from the command line and the contract, then handed to ``probe`` (which only
+does I/O) — so option handling and bad-input errors live here, apart from the sockets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from harness.contract import Contract, Route
+from harness.errors import ConfigError
+
+_DEFAULT_PORTS = {"ws": 80, "wss": 443}
+_PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """The server to examine, from the URL on the command line."""
+
+    scheme: str  # ws | wss
+    host: str
+    port: int
+    path: str  # "" or the path given in the URL (then it is the route to check)
+
+    @property
+    def netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"{self.scheme}://{self.netloc}"
+
+    @property
+    def http_url(self) -> str:
+        return f"{'https' if self.scheme == 'wss' else 'http'}://{self.netloc}"
+
+    @property
+    def same_origin(self) -> str:
+        """The Origin a browser page served from this host sends (default ports omitted)."""
+        scheme = "https" if self.scheme == "wss" else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = _DEFAULT_PORTS[self.scheme]
+        return f"{scheme}://{host}" + ("" if self.port == default else f":{self.port}")
+
+
+def parse_url(url: str) -> Endpoint:
+    """``ws://host:port[/path]`` (http/https accepted too) -> Endpoint; ConfigError otherwise."""
+    parts = urlsplit(url.strip())
+    schemes = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
+    if parts.scheme not in schemes:
+        raise ConfigError(
+            f"doctor: {url!r} is not a ws://, wss://, http:// or https:// URL "
+            "(e.g. ws://localhost:8000)"
+        )
+    scheme = schemes[parts.scheme]
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise ConfigError(f"doctor: {url!r} has an invalid port (expected 1-65535)") from None
+    if not parts.hostname:
+        raise ConfigError(f"doctor: {url!r} has no host (e.g. ws://localhost:8000)")
+    path = parts.path if parts.path not in ("", "/") else ""
+    return Endpoint(scheme, parts.hostname, port, path)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to probe and how; built by the command from its options and the contract."""
+
+    endpoint: Endpoint
+    routes: Sequence[Route]
+    close_codes: Mapping[str, int]
+    heartbeat: str | None = None
+    heartbeat_reply: str | None = None
+    type_field: str = "type"
+    token: str | None = None
+    token_param: str = "token"
+    timeout: float = 5.0
+
+    @property
+    def settle(self) -> float:
+        """How long to wait for a first frame (or an auth close) after the accept."""
+        return min(self.timeout, 1.0)
+
+
+def heartbeat_pair(contract: Contract) -> tuple[str | None, str | None]:
+    """The contract's heartbeat request and its reply, e.g. ("heartbeat", "heartbeat_response")."""
+    for request in ("heartbeat", "ping"):
+        replies = contract.replies.get(request)
+        if replies:
+            return request, replies[0]
+    return None, None
+
+
+def routes_for(paths: Sequence[str], contract: Contract) -> list[Route]:
+    """Routes for paths given by hand (``--route`` or the URL's path).
+
+    A path that matches a contract route (``/ws/permissions/5/`` matches
+    ``ws/permissions/{user_id}/``) keeps that route's name and auth rules, so an auth close
+    is judged the same way; any other path is an ``optional``-auth route of its own.
+    """
+    routes: list[Route] = []
+    for raw in paths:
+        path = "/" + raw.strip().lstrip("/")
+        if path == "/":
+            raise ConfigError(f"doctor: route {raw!r} is empty; give a path like /ws/permissions/")
+        known = _matching_route(path, contract)
+        address = path.lstrip("/")
+        if known is not None and known.trailing_slash_optional and not address.endswith("/"):
+            address += "/"  # probe both forms, as the contract declares
+        parameters = tuple(_PARAMETER.findall(address))
+        routes.append(
+            Route(
+                name=known.name if known else path,
+                address=address,
+                auth=known.auth if known else "optional",
+                owner_parameter=known.owner_parameter if known and parameters else None,
+                trailing_slash_optional=bool(known and known.trailing_slash_optional),
+                parameters=parameters,
+            )
+        )
+    return routes
+
+
+def _matching_route(path: str, contract: Contract) -> Route | None:
+    """The contract route whose address matches ``path`` (literal addresses win)."""
+    routes = sorted(contract.routes.values(), key=lambda route: len(route.parameters))
+    for route in routes:
+        pattern = ""
+        for piece in re.split(r"(\{[A-Za-z_][A-Za-z0-9_]*\})", route.address.strip("/")):
+            pattern += r"[^/]+" if _PARAMETER.fullmatch(piece) else re.escape(piece)
+        if re.fullmatch(f"/{pattern}/?", path):
+            return route
+    return None

@@ -1,0 +1,287 @@
+"""The doctor's I/O: who listens, a plain HTTP GET, and WebSocket handshakes.
+
+Everything here only *collects*; it never concludes (that is ``rules``). Each probe records
+what happened even when it failed, because a refused handshake is evidence, not an error.
+WebSocket traffic goes through ``harness.client.WsClient`` (the harness's only WebSocket
+client); HTTP through urllib with proxies disabled (loopback traffic must not go to a proxy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import ipaddress
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import quote
+
+import psutil
+
+from harness.client import ConnectionEnded, ExpectationFailed, HandshakeRejected, WsClient
+from harness.contract import Route
+from harness.doctor.observations import (
+    ErrorKind,
+    HandshakeProbe,
+    HttpProbe,
+    ListenerInfo,
+    Observations,
+    RouteProbe,
+)
+from harness.doctor.plan import Plan
+from harness.doctor.servers import classify
+from harness.targets import ports
+
+FOREIGN_ORIGIN = "http://evil.example"
+UNKNOWN_PATH = "/ws/__ws_harness_doctor_no_such_route__/"
+PLACEHOLDER_ID = "1"  # a value for path parameters when we know no better (expect an auth close)
+_BODY_PREVIEW = 200
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+async def probe(plan: Plan) -> Observations:
+    """Run every probe and return what was seen. Never raises for what the server does."""
+    endpoint = plan.endpoint
+    listeners, note = await asyncio.to_thread(find_listeners, endpoint.host, endpoint.port)
+    http = await asyncio.to_thread(http_get, endpoint.http_url + "/", plan.timeout)
+
+    # Routes without parameters first: with a token, their confirmation names the user id
+    # that a route like ws/permissions/{user_id}/ needs.
+    simple = [i for i, route in enumerate(plan.routes) if not route.parameters]
+    parametrised = [i for i, route in enumerate(plan.routes) if route.parameters]
+    first = await asyncio.gather(*(probe_route(plan, plan.routes[i], None) for i in simple))
+    user_id = next((uid for route in first for uid in [_confirmed_user_id(route)] if uid), None)
+    second = await asyncio.gather(
+        *(probe_route(plan, plan.routes[i], user_id) for i in parametrised)
+    )
+    by_index = dict(zip([*simple, *parametrised], [*first, *second], strict=True))
+    routes = tuple(by_index[i] for i in range(len(plan.routes)))
+
+    extras: list[HandshakeProbe] = []
+    origin_path = next((h.path for route in routes for h in route.declared), None)
+    checks = []
+    if origin_path is not None:
+        checks.append(_handshake(plan, origin_path, variant="foreign origin", expected=False,
+                                 origin=FOREIGN_ORIGIN, exercise=False))
+        checks.append(_handshake(plan, origin_path, variant="same-host origin", expected=False,
+                                 origin=endpoint.same_origin, exercise=False))
+    checks.append(_handshake(plan, UNKNOWN_PATH, variant="unknown path", expected=False,
+                             exercise=False))
+    extras = list(await asyncio.gather(*checks))
+    return Observations(
+        url=endpoint.ws_url,
+        host=endpoint.host,
+        port=endpoint.port,
+        timeout=plan.timeout,
+        listeners=listeners,
+        listeners_note=note,
+        http=http,
+        unknown_path=extras[-1],
+        routes=routes,
+        origins=tuple(extras[:-1]),
+        close_codes=dict(plan.close_codes),
+        heartbeat=plan.heartbeat,
+        heartbeat_reply=plan.heartbeat_reply,
+        token_given=plan.token is not None,
+    )
+
+
+async def probe_route(plan: Plan, route: Route, user_id: str | None) -> RouteProbe:
+    """The route's declared paths (exercised) and the other trailing-slash form (a note)."""
+    values: dict[str, str] = {}
+    source = ""
+    for name in route.parameters:
+        if user_id is not None and name == route.owner_parameter:
+            values[name], source = user_id, "token"
+        else:
+            values[name] = PLACEHOLDER_ID
+            source = source or "placeholder"
+    declared = route.path_variants(**values)
+    other = [_toggle_slash(path) for path in declared]
+    other = [path for path in dict.fromkeys(other) if path not in declared]
+    send_token = plan.token is not None and route.auth != "anonymous"
+    probes = [
+        _handshake(plan, path, variant="declared", expected=True, token=send_token)
+        for path in declared
+    ]
+    probes += [
+        _handshake(plan, path, variant="slashless" if not path.endswith("/") else "with slash",
+                   expected=False, token=send_token)
+        for path in other
+    ]
+    return RouteProbe(
+        name=route.name,
+        address=route.address,
+        auth=route.auth,
+        parameters=values,
+        parameter_source=source,
+        token_sent=send_token,
+        handshakes=tuple(await asyncio.gather(*probes)),
+    )
+
+
+async def _handshake(
+    plan: Plan,
+    path: str,
+    *,
+    variant: str,
+    expected: bool,
+    origin: str | None = None,
+    token: bool = False,
+    exercise: bool = True,
+) -> HandshakeProbe:
+    """One handshake; when ``exercise``, also the first frame and a heartbeat round trip."""
+    query = f"?{plan.token_param}={quote(plan.token or '', safe='')}" if token else ""
+    url = plan.endpoint.ws_url + path + query
+    shown = plan.endpoint.ws_url + path + (f"?{plan.token_param}=***" if token else "")
+    base = {"path": path, "url": shown, "expected": expected, "variant": variant, "origin": origin}
+    try:
+        client = await WsClient.open(url, origin=origin, timeout=plan.timeout, label="doctor",
+                                     type_field=plan.type_field)
+    except HandshakeRejected as exc:
+        if exc.status is not None:
+            body = exc.body[:_BODY_PREVIEW].decode("utf-8", "replace").strip()
+            return HandshakeProbe(**base, status=exc.status, body=body)
+        return HandshakeProbe(**base, status=None, error=exc.received,
+                              error_kind=_error_kind(exc.received))
+    try:
+        if not exercise:
+            return HandshakeProbe(**base, status=101)
+        return await _exercise(plan, client, base)
+    finally:
+        with contextlib.suppress(Exception):  # the connection may be gone; nothing to report
+            await client.close()
+
+
+async def _exercise(plan: Plan, client: WsClient, base: dict[str, Any]) -> HandshakeProbe:
+    """First frame, then heartbeat: what a healthy connection does in its first second."""
+    first: str | None = None
+    first_text = ""
+    try:
+        message = await client.receive(plan.settle)
+        first = message.type or ("(binary)" if isinstance(message.value, bytes) else "(not JSON)")
+        first_text = message.text[:_BODY_PREVIEW]
+        client.inbox.insert(0, message)  # a heartbeat reply search must still see it
+    except TimeoutError:
+        pass
+    except ConnectionEnded as exc:
+        return HandshakeProbe(**base, status=101, close_code=exc.code, close_reason=exc.reason)
+    if plan.heartbeat is None or plan.heartbeat_reply is None:
+        return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text)
+    request = {plan.type_field: plan.heartbeat, "timestamp": int(time.time() * 1000)}
+    try:
+        _, seconds = await client.round_trip(request, plan.heartbeat_reply, plan.timeout)
+    except ConnectionEnded as exc:
+        return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text,
+                              close_code=exc.code, close_reason=exc.reason,
+                              heartbeat_error=f"closed {exc.code} before the reply")
+    except ExpectationFailed as exc:
+        return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text,
+                              heartbeat_error=f"{exc.title} (received: {exc.received})")
+    return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text,
+                          heartbeat_ms=seconds * 1000)
+
+
+def http_get(url: str, timeout: float) -> HttpProbe:
+    """A plain GET: does an HTTP server answer on this port at all, and which one."""
+    request = urllib.request.Request(url, method="GET")
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            body = response.read(_BODY_PREVIEW)
+            return HttpProbe(url, response.status, response.headers.get("Server", ""),
+                             body.decode("utf-8", "replace").strip())
+    except urllib.error.HTTPError as exc:
+        body = exc.read(_BODY_PREVIEW).decode("utf-8", "replace").strip()
+        return HttpProbe(url, exc.code, exc.headers.get("Server", ""), body)
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        text = str(reason)
+        if isinstance(reason, BaseException):
+            text = f"{type(reason).__name__}: {reason}"
+        return HttpProbe(url, None, error=text, error_kind=_error_kind(text))
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # timeouts, non-HTTP
+        text = f"{type(exc).__name__}: {exc}"
+        return HttpProbe(url, None, error=text, error_kind=_error_kind(text))
+
+
+def find_listeners(host: str, port: int) -> tuple[tuple[ListenerInfo, ...] | None, str]:
+    """Every process listening on ``port`` when ``host`` is this machine; else (None, why)."""
+    if not is_local(host):
+        return None, f"{host} is not this machine: its listeners cannot be seen from here"
+    found = []
+    for listener in ports.listeners(port):
+        signature = classify(listener.cmdline) if listener.cmdline else None
+        found.append(
+            ListenerInfo(
+                pid=listener.pid,
+                address=listener.address,
+                cmdline=listener.cmdline,
+                username=listener.username,
+                ppid=_ppid(listener.pid),
+                kind=signature.kind if signature else "unknown",
+                server=signature.server if signature else "",
+            )
+        )
+    return tuple(found), ""
+
+
+def is_local(host: str) -> bool:
+    """True when ``host`` resolves to a loopback address or one of this machine's own."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    own = {
+        address.address.split("%")[0]
+        for addresses in psutil.net_if_addrs().values()
+        for address in addresses
+    }
+    for info in infos:
+        address = str(info[4][0]).split("%")[0]
+        if ipaddress.ip_address(address).is_loopback or address in own:
+            return True
+    return False
+
+
+def _ppid(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
+        return None
+
+
+def _error_kind(text: str) -> ErrorKind:
+    lowered = text.lower()
+    if "refused" in lowered or "connect call failed" in lowered or "errno 111" in lowered:
+        return "refused"
+    if "timeout" in lowered or "timed out" in lowered:
+        return "timeout"
+    return "other"
+
+
+def _toggle_slash(path: str) -> str:
+    return path.rstrip("/") if path.endswith("/") else path + "/"
+
+
+def _confirmed_user_id(route: RouteProbe) -> str | None:
+    """The user id the server confirmed on a connection made with the token, if any."""
+    if not route.token_sent:
+        return None
+    for handshake in route.declared:
+        try:
+            value = json.loads(handshake.first_frame_text)
+        except ValueError:
+            continue
+        data = value.get("data") if isinstance(value, dict) else None
+        for holder in (data, value):
+            if isinstance(holder, dict):
+                user_id = holder.get("user_id", holder.get("userId"))
+                if user_id not in (None, 0, "", "0"):
+                    return str(user_id)
+    return None

@@ -1,0 +1,333 @@
+"""Parse scenario files (YAML) into ``Scenario`` objects, checked against the contract.
+
+File format (see scenarios/conformance/*.scenarios.yaml for real ones)::
+
+    scenarios:
+      - id: heartbeat                 # the test name; cases add "[route-auth]"
+        description: heartbeat gets its documented reply
+        message: heartbeat            # the matrix column this covers
+        each:                         # one test per case; ${route}, ${auth} fill the steps
+          - {route: permissions, auth: anonymous}
+          - {route: permissions_user, auth: user}
+        steps:
+          - connect: {route: "${route}", auth: "${auth}"}
+          - send: {type: heartbeat}
+          - expect_reply: {}
+
+Every mistake raises ScenarioError naming the file, the line and what to write instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.contract import Contract
+from harness.engine import model as m
+from harness.errors import ScenarioError
+from harness.yamlfile import line_of, load_yaml
+
+_CASE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.]+")
+
+
+def load_scenarios(path: str | Path, contract: Contract) -> list[m.Scenario]:
+    """All scenarios of one file, with ``each`` cases expanded."""
+    file = Path(path)
+    document = load_yaml(file, ScenarioError)
+    return _FileParser(file, contract).parse(document)
+
+
+class _FileParser:
+    def __init__(self, file: Path, contract: Contract) -> None:
+        self.file = file
+        self.contract = contract
+
+    def fail(self, node: Any, problem: str, line: int = 0) -> ScenarioError:
+        line = line or line_of(node)
+        where = f"{self.file}:{line}" if line else str(self.file)
+        return ScenarioError(f"{where}: {problem}")
+
+    def parse(self, document: Any) -> list[m.Scenario]:
+        if not isinstance(document, Mapping) or not isinstance(document.get("scenarios"), list):
+            raise self.fail(document, "expected a top-level 'scenarios:' list")
+        for key in document:
+            if key != "scenarios" and not str(key).startswith("x-"):
+                raise self.fail(document, f"unknown top-level key {key!r}; use 'scenarios' (and x-* for anchors)")
+        scenarios: list[m.Scenario] = []
+        seen: set[str] = set()
+        for entry in document["scenarios"]:
+            for scenario in self.entry(entry):
+                if scenario.name in seen:
+                    raise self.fail(entry, f"two scenarios are named {scenario.name!r}; give each a unique id")
+                seen.add(scenario.name)
+                scenarios.append(scenario)
+        return scenarios
+
+    def entry(self, entry: Any) -> list[m.Scenario]:
+        if not isinstance(entry, Mapping):
+            raise self.fail(entry, "each scenario is a mapping with 'id' and 'steps'")
+        allowed = {"id", "description", "message", "each", "steps", "markers"}
+        unknown = set(entry) - allowed
+        if unknown:
+            raise self.fail(entry, f"unknown scenario key {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}")
+        base = entry.get("id")
+        if not isinstance(base, str) or not base:
+            raise self.fail(entry, "a scenario needs an 'id' (a short name such as heartbeat)")
+        steps = entry.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise self.fail(entry, f"scenario {base!r} needs a non-empty 'steps' list")
+        cases = entry.get("each") or [{}]
+        if not isinstance(cases, list) or not all(isinstance(c, Mapping) for c in cases):
+            raise self.fail(entry, f"scenario {base!r}: 'each' must be a list of mappings")
+        markers = tuple(str(x) for x in entry.get("markers") or ())
+        return [self.case(entry, base, case, steps, markers) for case in cases]
+
+    def case(
+        self,
+        entry: Mapping[str, Any],
+        base: str,
+        case: Mapping[str, Any],
+        steps: list[Any],
+        markers: tuple[str, ...],
+    ) -> m.Scenario:
+        variables = {str(k): v for k, v in case.items() if k != "id"}
+        message = _fill(entry.get("message"), variables)
+        if message is not None and message not in self.contract.messages:
+            raise self.fail(entry, f"scenario {base!r}: message {message!r} is not in the contract")
+        parsed = tuple(self.step(_fill(raw, variables), line_of(raw, line_of(steps))) for raw in steps)
+        case_id = str(case.get("id") or "-".join(_UNSAFE_ID.sub("_", str(v)).strip("_") for v in variables.values()))
+        name = f"{base}[{case_id}]" if case_id else base
+        connects = [s for s in parsed if isinstance(s, m.Connect)]
+        first = connects[0] if connects else None
+        coverage = None
+        if message and first is not None:
+            coverage = m.Coverage(route=first.route or "unknown_path", message=message, auth=first.auth.label)
+        auth_markers = {c.auth.mode for c in connects}
+        needs_push = any(isinstance(s, m.Push) for s in parsed)
+        all_markers = tuple(sorted({*markers, *auth_markers, *(["push"] if needs_push else [])}))
+        return m.Scenario(
+            name=name,
+            base=base,
+            description=str(entry.get("description", "")),
+            file=str(self.file),
+            line=line_of(case) or line_of(entry),
+            steps=parsed,
+            coverage=coverage,
+            markers=all_markers,
+            needs_push=needs_push,
+        )
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def step(self, raw: Any, line: int) -> m.Step:
+        if not isinstance(raw, Mapping) or len(raw) != 1:
+            raise self.fail(raw, f"a step is a mapping with one keyword ({', '.join(sorted(self.parsers))})", line)
+        keyword, args = next(iter(raw.items()))
+        parser = self.parsers.get(keyword)
+        if parser is None:
+            raise self.fail(raw, f"unknown step {keyword!r}; expected one of {', '.join(sorted(self.parsers))}", line)
+        return parser(self, args, line)
+
+    def connect(self, args: Any, line: int) -> m.Connect:
+        if isinstance(args, str):
+            args = {"route": args}
+        options = self.options(args, "connect", line, {
+            "as", "route", "path", "auth", "params", "slash", "origin", "outcome", "close", "status", "confirmation",
+        })
+        route = options.get("route")
+        if route is not None and route not in self.contract.routes:
+            raise self.fail(args, f"connect: no route {route!r} in the contract; routes: {', '.join(self.contract.routes)}", line)
+        if route is None and options.get("path") is None:
+            raise self.fail(args, "connect needs a 'route' (a contract route name) or a raw 'path'", line)
+        close = options.get("close")
+        outcome = options.get("outcome", "closed" if close is not None else "accepted")
+        if outcome not in ("accepted", "refused", "closed"):
+            raise self.fail(args, f"connect: outcome {outcome!r}; expected accepted, refused or closed", line)
+        if close is not None:
+            self.check_close_code(close, args, line)
+        auth = self.auth(options.get("auth", "anonymous"), args, line)
+        if auth.mode == "wrong_user" and route is not None and self.contract.routes[route].owner_parameter is None:
+            raise self.fail(args, f"connect: auth wrong_user needs a route with an owner parameter, not {route!r}", line)
+        return m.Connect(
+            name=str(options.get("as", "client")),
+            route=route,
+            path=options.get("path"),
+            auth=auth,
+            params=dict(options.get("params") or {}),
+            slash=bool(options.get("slash", True)),
+            origin=options.get("origin"),
+            outcome=outcome,
+            close_code=close,
+            status=options.get("status"),
+            confirmation=dict(options.get("confirmation") or {}),
+            line=line,
+        )
+
+    def auth(self, value: Any, node: Any, line: int) -> m.Auth:
+        if isinstance(value, Mapping):
+            mode = value.get("mode", "user")
+            auth = m.Auth(mode=mode, user=str(value.get("user", "primary")), other=str(value.get("other", "secondary")))
+        elif isinstance(value, str) and value.startswith("user:"):
+            auth = m.Auth(mode="user", user=value.split(":", 1)[1])
+        else:
+            auth = m.Auth(mode=value)
+        if auth.mode not in m.AUTH_MODES:
+            raise self.fail(node, f"auth {value!r}; expected one of {', '.join(m.AUTH_MODES)} or user:<name>", line)
+        return auth
+
+    def send(self, args: Any, line: int) -> m.Send:
+        if not isinstance(args, Mapping):
+            raise self.fail(args, "send takes the JSON message to send, e.g. {type: heartbeat}", line)
+        if "message" in args:  # {on: b, message: {...}}: send on another connection
+            options = self.options(args, "send", line, {"on", "message"})
+            return m.Send(on=options.get("on"), message=options["message"], line=line)
+        return m.Send(message=dict(args), line=line)
+
+    def send_text(self, args: Any, line: int) -> m.Send:
+        if isinstance(args, str):
+            return m.Send(text=args, line=line)
+        options = self.options(args, "send_text", line, {"on", "text", "size"})
+        if "size" in options and not isinstance(options["size"], int):
+            raise self.fail(args, "send_text: size must be a number of bytes", line)
+        return m.Send(on=options.get("on"), text=options.get("text"), size=options.get("size"), line=line)
+
+    def send_binary(self, args: Any, line: int) -> m.Send:
+        options = self.options({"size": args} if isinstance(args, int) else args, "send_binary", line, {"on", "size"})
+        return m.Send(on=options.get("on"), binary=int(options.get("size", 1)), line=line)
+
+    def expect(self, args: Any, line: int) -> m.Expect:
+        if isinstance(args, str):
+            args = {"type": args}
+        options = self.options(args, "expect", line, {"on", "type", "match", "within"})
+        message_type = options.get("type")
+        if message_type is not None and message_type not in self.contract.messages:
+            raise self.fail(args, f"expect: message {message_type!r} is not in the contract", line)
+        return m.Expect(on=options.get("on"), type=message_type, match=dict(options.get("match") or {}),
+                        within=options.get("within"), line=line)
+
+    def expect_reply(self, args: Any, line: int) -> m.Expect:
+        options = self.options(args or {}, "expect_reply", line, {"on", "match", "within"})
+        return m.Expect(on=options.get("on"), type=None, match=dict(options.get("match") or {}),
+                        within=options.get("within"), line=line)
+
+    def expect_error(self, args: Any, line: int) -> m.ExpectError:
+        if isinstance(args, str):
+            args = {"code": args}
+        options = self.options(args, "expect_error", line, {"on", "code", "within"})
+        return m.ExpectError(on=options.get("on"), code=str(options.get("code", "")), within=options.get("within"), line=line)
+
+    def expect_close(self, args: Any, line: int) -> m.ExpectClose:
+        if not isinstance(args, Mapping):
+            args = {"code": args}
+        options = self.options(args, "expect_close", line, {"on", "code", "within"})
+        if options.get("code") is not None:
+            self.check_close_code(options["code"], args, line)
+        return m.ExpectClose(on=options.get("on"), code=options.get("code"), within=options.get("within"), line=line)
+
+    def expect_silence(self, args: Any, line: int) -> m.ExpectSilence:
+        options = self.options(_on_shortcut(args), "expect_silence", line, {"on", "type", "within"})
+        return m.ExpectSilence(on=_names(options.get("on")), type=options.get("type"), within=options.get("within"), line=line)
+
+    def expect_alive(self, args: Any, line: int) -> m.ExpectAlive:
+        options = self.options(_on_shortcut(args), "expect_alive", line, {"on"})
+        on = _names(options.get("on"))
+        return m.ExpectAlive(on=on[0] if on else None, line=line)
+
+    def push(self, args: Any, line: int) -> m.Push:
+        options = self.options(args, "push", line, {"type", "to", "data"})
+        push_type = options.get("type")
+        if push_type not in self.contract.messages or self.contract.messages[push_type].kind != "push":
+            pushes = ", ".join(p.name for p in self.contract.pushes())
+            raise self.fail(args, f"push: type {push_type!r} is not a push in the contract ({pushes})", line)
+        return m.Push(type=push_type, to=str(options.get("to", "primary")), data=dict(options.get("data") or {}), line=line)
+
+    def expect_push(self, args: Any, line: int) -> m.ExpectPush:
+        options = self.options(_on_shortcut(args), "expect_push", line, {"on", "type", "within"})
+        return m.ExpectPush(on=_names(options.get("on")), type=options.get("type"), within=options.get("within"), line=line)
+
+    def expect_no_push(self, args: Any, line: int) -> m.ExpectNoPush:
+        options = self.options(_on_shortcut(args), "expect_no_push", line, {"on", "type", "within"})
+        return m.ExpectNoPush(on=_names(options.get("on")), type=options.get("type"), within=options.get("within"), line=line)
+
+    def close(self, args: Any, line: int) -> m.Close:
+        options = self.options(_on_shortcut(args), "close", line, {"on", "code"})
+        on = _names(options.get("on"))
+        return m.Close(on=on[0] if on else None, code=int(options.get("code", 1000)), line=line)
+
+    def wait(self, args: Any, line: int) -> m.Wait:
+        if not isinstance(args, int | float):
+            raise self.fail(args, "wait takes a number of seconds", line)
+        return m.Wait(seconds=float(args), line=line)
+
+    parsers: dict[str, Callable[[_FileParser, Any, int], m.Step]] = {
+        "connect": connect,
+        "send": send,
+        "send_text": send_text,
+        "send_binary": send_binary,
+        "expect": expect,
+        "expect_reply": expect_reply,
+        "expect_error": expect_error,
+        "expect_close": expect_close,
+        "expect_silence": expect_silence,
+        "expect_alive": expect_alive,
+        "push": push,
+        "expect_push": expect_push,
+        "expect_no_push": expect_no_push,
+        "close": close,
+        "wait": wait,
+    }
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def options(self, args: Any, keyword: str, line: int, allowed: set[str]) -> Mapping[str, Any]:
+        if args is None:
+            return {}
+        if not isinstance(args, Mapping):
+            raise self.fail(args, f"{keyword} takes a mapping with {', '.join(sorted(allowed))}", line)
+        unknown = set(args) - allowed
+        if unknown:
+            raise self.fail(args, f"{keyword}: unknown option {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}", line)
+        return args
+
+    def check_close_code(self, code: Any, node: Any, line: int) -> None:
+        try:
+            self.contract.close_code(code if isinstance(code, int) else str(code))
+        except KeyError as exc:
+            raise self.fail(node, str(exc.args[0]), line) from None
+
+
+def _fill(raw: Any, variables: Mapping[str, Any]) -> Any:
+    """Put an ``each`` case's values into a step; other templates stay for run time."""
+    if isinstance(raw, str):
+        whole = _CASE_VARIABLE.fullmatch(raw)
+        if whole and whole.group(1) in variables:
+            return variables[whole.group(1)]
+        return _CASE_VARIABLE.sub(lambda mt: str(variables.get(mt.group(1), mt.group(0))), raw)
+    if isinstance(raw, Mapping):
+        filled = type(raw)({k: _fill(v, variables) for k, v in raw.items()})
+        if hasattr(raw, "__line__"):
+            filled.__line__ = raw.__line__  # type: ignore[attr-defined]
+        return filled
+    if isinstance(raw, list):
+        return [_fill(item, variables) for item in raw]
+    return raw
+
+
+def _on_shortcut(args: Any) -> Any:
+    """``expect_push: a`` and ``expect_push: [a, b]`` mean ``{on: ...}``; a number means ``within``."""
+    if isinstance(args, str | list):
+        return {"on": args}
+    if isinstance(args, int | float) and not isinstance(args, bool):
+        return {"within": args}
+    return args
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)

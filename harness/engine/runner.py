@@ -1,0 +1,367 @@
+"""Run a scenario against a server and return a verdict with the frame transcript.
+
+The runner does the I/O: it opens connections through ``WsClient``, sends, waits and
+triggers pushes. What to expect and whether a frame satisfies it come from the pure
+modules (``decisions``, ``matching``, ``templates``), so the pytest items, the CLI and the
+fuzzers all drive the same engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from harness.auth import TokenProvider
+from harness.client import ExpectationFailed, HandshakeRejected, Transcript, WsClient
+from harness.config import HarnessConfig, UserSpec
+from harness.contract import Contract, FrameValidator
+from harness.engine import decisions, matching, model
+from harness.engine.templates import TemplateError, dotted, resolve
+from harness.errors import HarnessError
+from harness.push import PushTrigger, PushUnavailable
+from harness.targets.base import TargetInfo
+
+
+@dataclass
+class RunContext:
+    """What every scenario run needs, built once per test session."""
+
+    contract: Contract
+    config: HarnessConfig
+    target: TargetInfo
+    tokens: TokenProvider
+    pushes: PushTrigger
+    validator: FrameValidator
+
+    @classmethod
+    def create(cls, contract: Contract, config: HarnessConfig, target: TargetInfo) -> RunContext:
+        tokens = TokenProvider(config, target.http_url)
+        return cls(
+            contract=contract,
+            config=config,
+            target=target,
+            tokens=tokens,
+            pushes=PushTrigger(config, target.http_url, tokens),
+            validator=FrameValidator(contract, "server"),
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a scenario failed: a title and "Received / Documented", at a step of the file."""
+
+    title: str
+    received: str = ""
+    documented: str = ""
+    step: str = ""  # "step 3 (expect_reply) at file.yaml:14"
+
+    def render(self) -> str:
+        lines = [self.title]
+        if self.received:
+            lines.append(f"Received: {self.received}")
+        if self.documented:
+            lines.append(f"Documented: {self.documented}")
+        if self.step:
+            lines.append(f"At: {self.step}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Verdict:
+    outcome: Literal["passed", "failed", "skipped"]
+    transcript: Transcript
+    failure: Failure | None = None
+    skip_reason: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class _Connection:
+    client: WsClient
+    user: UserSpec | None
+    last_sent: Any = None
+    confirmation: Any = None
+    checked_violations: int = 0
+
+
+@dataclass
+class _LastPush:
+    type: str
+    trace: str | None
+
+
+@dataclass
+class _Run:
+    scenario: model.Scenario
+    ctx: RunContext
+    transcript: Transcript = field(default_factory=Transcript)
+    connections: dict[str, _Connection] = field(default_factory=dict)
+    last: str | None = None  # the most recently opened connection
+    last_push: _LastPush | None = None
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @property
+    def timeouts(self) -> Any:
+        return self.ctx.config.timeouts
+
+    def connection(self, name: str | None) -> _Connection:
+        name = name or self.last
+        if name is None or name not in self.connections:
+            known = ", ".join(self.connections) or "none yet"
+            raise ExpectationFailed(f"no open connection named {name!r} (connections: {known}); add a connect step first")
+        return self.connections[name]
+
+    def lookup(self, connection: _Connection | None) -> Callable[[str], Any]:
+        namespace = {
+            "users": dict(self.ctx.config.users),
+            "user": connection.user if connection else None,
+            "sent": connection.last_sent if connection else None,
+            "target": self.ctx.target,
+        }
+
+        def look(expression: str) -> Any:
+            if expression == "now_ms":
+                return int(time.time() * 1000)
+            if expression == "uuid":
+                return uuid.uuid4().hex
+            if expression.startswith("user.") and (connection is None or connection.user is None):
+                return None  # an anonymous connection has no user fields
+            if expression.startswith("holds:"):
+                user = connection.user if connection else None
+                return bool(user and user.holds(expression.split(":", 1)[1]))
+            return dotted(namespace, expression)
+
+        return look
+
+    def check_violations(self) -> None:
+        for connection in self.connections.values():
+            new = connection.client.violations[connection.checked_violations:]
+            connection.checked_violations = len(connection.client.violations)
+            if new:
+                raise ExpectationFailed(
+                    f"a frame on {connection.client.label} breaks the contract: {new[0]}",
+                    received="; ".join(str(v) for v in new[:5]),
+                    documented=f"the {new[0].message or 'frame'} schema in {self.ctx.contract.source}",
+                )
+
+    # -- steps ----------------------------------------------------------------------------
+
+    async def connect(self, step: model.Connect) -> None:
+        params = resolve(dict(step.params), self.lookup(None))
+        plan = decisions.plan_connect(step, self.ctx.config, self.ctx.contract, self.ctx.target.http_url, params)
+        token = None
+        if plan.bad_token:
+            token = self.ctx.config.auth.bad_token
+        elif plan.token_user is not None:
+            token = await asyncio.to_thread(self.ctx.tokens.token, plan.token_user)
+        url = self.ctx.target.ws_url + plan.path + self.ctx.tokens.query(token)
+        try:
+            client = await WsClient.open(
+                url,
+                transcript=self.transcript,
+                label=step.name,
+                origin=plan.origin,
+                timeout=self.timeouts.connect,
+                validator=self.ctx.validator,
+                type_field=self.ctx.contract.type_field,
+            )
+        except HandshakeRejected as exc:
+            if step.outcome == "refused":
+                if step.status is not None and exc.status != step.status:
+                    raise ExpectationFailed(
+                        f"handshake refused with the wrong status at {plan.path}",
+                        received=exc.received,
+                        documented=f"HTTP {step.status}",
+                    ) from None
+                return
+            documented = "HTTP 101, then a close frame" if step.outcome == "closed" else "HTTP 101 Switching Protocols"
+            raise ExpectationFailed(exc.title, received=exc.received, documented=documented) from None
+        connection = _Connection(client, plan.user)
+        self.connections[step.name] = connection
+        self.last = step.name
+        if step.outcome == "refused":
+            raise ExpectationFailed(
+                f"handshake accepted at {plan.path}, which must be refused",
+                received="HTTP 101 (accepted)",
+                documented="the handshake fails (an HTTP error status); the path is never accepted",
+            )
+        if step.outcome == "closed":
+            await self.expect_close(model.ExpectClose(on=step.name, code=step.close_code))
+            return
+        await self.confirm(connection, step)
+
+    async def confirm(self, connection: _Connection, step: model.Connect) -> None:
+        spec = self.ctx.config.confirmation
+        if spec.message is None:
+            return
+        if spec.after == "connect":
+            await self.send_json(connection, resolve(dict(spec.connect_message), self.lookup(connection)))
+        message = await connection.client.next_of_type(spec.message, self.timeouts.reply)
+        connection.confirmation = message.value
+        expected = resolve(dict(step.confirmation), self.lookup(connection))
+        problems = matching.mismatches(message.value, expected)
+        if problems:
+            raise ExpectationFailed(f"{spec.message} on {step.name} is not what {step.auth.label} should get",
+                                    received="; ".join(problems), documented=json.dumps(expected))
+
+    async def send_json(self, connection: _Connection, message: Any) -> None:
+        connection.last_sent = message
+        await connection.client.send_json(message)
+
+    async def send(self, step: model.Send) -> None:
+        connection = self.connection(step.on)
+        if step.binary is not None:
+            await connection.client.send_bytes(b"\x00" * step.binary)
+        elif step.size is not None:
+            await connection.client.send_text(decisions.padded_text(step.size))
+        elif step.text is not None:
+            connection.last_sent = None
+            await connection.client.send_text(step.text)
+        else:
+            await self.send_json(connection, resolve(step.message, self.lookup(connection)))
+
+    async def expect(self, step: model.Expect) -> None:
+        connection = self.connection(step.on)
+        wanted = step.type or decisions.reply_type(self.ctx.contract, connection.last_sent)
+        if wanted is None:
+            raise ExpectationFailed(
+                "expect_reply: the last message sent has no documented reply",
+                received=json.dumps(connection.last_sent), documented="a request listed in the contract's operations",
+            )
+        message = await connection.client.next_of_type(wanted, step.within or self.timeouts.reply)
+        expected = dict(resolve(dict(step.match), self.lookup(connection)))
+        correlation = self.ctx.contract.messages[wanted].correlation_field
+        if correlation and isinstance(connection.last_sent, Mapping) and correlation in connection.last_sent:
+            expected.setdefault(correlation, connection.last_sent[correlation])
+        problems = matching.mismatches(message.value, expected)
+        if problems:
+            raise ExpectationFailed(f"{wanted!r} on {connection.client.label} does not match",
+                                    received="; ".join(problems), documented=json.dumps(expected))
+
+    async def expect_error(self, step: model.ExpectError) -> None:
+        connection = self.connection(step.on)
+        contract = self.ctx.contract
+        message = await connection.client.next_of_type(contract.error_message, step.within or self.timeouts.reply)
+        code = contract.error_code(step.code)
+        problems = matching.mismatches(message.value, {contract.error_code_field: code})
+        if problems:
+            raise ExpectationFailed(f"error frame without the documented {contract.error_code_field}",
+                                    received=message.text[:300], documented=f"{contract.error_code_field}: {code}")
+
+    async def expect_close(self, step: model.ExpectClose) -> None:
+        connection = self.connection(step.on)
+        code, reason = await connection.client.expect_close(step.within or self.timeouts.close)
+        if step.code is None:
+            return
+        wanted = self.ctx.contract.close_code(step.code)
+        if code != wanted:
+            shown = f"close {code} {reason}".strip() if code is not None else "no close frame (the connection dropped)"
+            raise ExpectationFailed(f"{connection.client.label} closed with the wrong code",
+                                    received=shown, documented=f"close {wanted} ({step.code})")
+
+    async def expect_silence(self, step: model.ExpectSilence) -> None:
+        names = step.on or (self.last,)
+        within = step.within or self.timeouts.silence
+        await _all(self.connection(name).client.expect_silence(within, step.type) for name in names)
+
+    async def expect_alive(self, step: model.ExpectAlive) -> None:
+        connection = self.connection(step.on)
+        contract = self.ctx.contract
+        if contract.liveness_request is None or contract.liveness_reply is None:
+            raise ExpectationFailed("expect_alive needs x-liveness in the contract (a request and its reply)")
+        await self.send_json(connection, dict(contract.liveness_request))
+        await connection.client.next_of_type(contract.liveness_reply, self.timeouts.reply)
+
+    async def push(self, step: model.Push) -> None:
+        data = dict(resolve(dict(step.data), self.lookup(None)))
+        trace_field = self.ctx.config.push.trace_field
+        trace = uuid.uuid4().hex if trace_field else None
+        if trace_field:
+            data[trace_field] = trace
+        to = str(resolve(step.to, self.lookup(None)))
+        request = decisions.push_request(replace(step, to=to), self.ctx.config, data)
+        self.transcript.note("harness", f"push {step.type} to {step.to}" + (f" ({trace_field}={trace})" if trace else ""))
+        await asyncio.to_thread(self.ctx.pushes.send, request)
+        self.last_push = _LastPush(step.type, trace)
+
+    def _is_last_push(self, push_type: str) -> Callable[[Any], bool]:
+        trace_field = self.ctx.config.push.trace_field
+        trace = self.last_push.trace if self.last_push and self.last_push.type == push_type else None
+        if not trace_field or trace is None:
+            return lambda value: True
+        return lambda value: matching.field_at(value, f"data.{trace_field}") == trace
+
+    async def expect_push(self, step: model.ExpectPush) -> None:
+        push_type = self._push_type(step.type)
+        within = step.within or self.timeouts.push
+        where = self._is_last_push(push_type)
+        await _all(self.connection(name).client.next_of_type(push_type, within, where) for name in step.on or (self.last,))
+
+    async def expect_no_push(self, step: model.ExpectNoPush) -> None:
+        push_type = self._push_type(step.type)
+        await self.expect_silence(model.ExpectSilence(on=step.on, type=push_type, within=step.within))
+
+    def _push_type(self, declared: str | None) -> str:
+        if declared:
+            return declared
+        if self.last_push is None:
+            raise ExpectationFailed("expect_push without a type needs an earlier push step")
+        return self.last_push.type
+
+    async def close(self, step: model.Close) -> None:
+        await self.connection(step.on).client.close(step.code)
+
+    async def wait(self, step: model.Wait) -> None:
+        await asyncio.sleep(step.seconds)
+
+    async def run_step(self, step: model.Step) -> None:
+        handler: Callable[[Any], Awaitable[None]] = getattr(self, step.keyword)
+        await handler(step)
+        self.check_violations()
+
+    async def close_all(self) -> None:
+        for connection in self.connections.values():
+            try:
+                await connection.client.close()
+            except Exception:  # noqa: BLE001 - best effort: the verdict is already decided
+                pass
+
+
+async def _all(awaitables: Any) -> None:
+    """Await several expectations together (pushes arrive in parallel), raising the first failure."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def run_scenario(scenario: model.Scenario, ctx: RunContext) -> Verdict:
+    """Run every step; the first failing expectation ends the scenario."""
+    run = _Run(scenario, ctx)
+    started = time.perf_counter()
+    index, step = 0, None
+    try:
+        if scenario.needs_push and not ctx.pushes.available:
+            raise PushUnavailable(f"needs a push trigger; none is configured in {ctx.config.source} (push.method)")
+        for index, step in enumerate(scenario.steps, 1):  # noqa: B007 - index used after the loop
+            await run.run_step(step)
+        return Verdict("passed", run.transcript, seconds=time.perf_counter() - started)
+    except PushUnavailable as exc:
+        return Verdict("skipped", run.transcript, skip_reason=str(exc), seconds=time.perf_counter() - started)
+    except (ExpectationFailed, TemplateError, KeyError, HarnessError) as exc:
+        where = f"step {index} ({step.keyword}) at {scenario.file}:{step.line}" if step else scenario.file
+        if isinstance(exc, ExpectationFailed):
+            failure = Failure(exc.title, exc.received, exc.documented, where)
+        elif isinstance(exc, HarnessError):
+            failure = Failure(f"ws-harness: {exc}", step=where)
+        else:
+            failure = Failure(f"scenario error: {exc.args[0] if exc.args else exc}", step=where)
+        return Verdict("failed", run.transcript, failure, seconds=time.perf_counter() - started)
+    finally:
+        await run.close_all()
