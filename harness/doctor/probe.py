@@ -17,6 +17,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import quote
 
@@ -50,9 +51,15 @@ async def probe(plan: Plan) -> Observations:
     http = await asyncio.to_thread(http_get, endpoint.http_url + "/", plan.timeout)
 
     # Routes without parameters first: with a token, their confirmation names the user id
-    # that a route like ws/permissions/{user_id}/ needs.
-    simple = [i for i, route in enumerate(plan.routes) if not route.parameters]
-    parametrised = [i for i, route in enumerate(plan.routes) if route.parameters]
+    # that a route like ws/permissions/{user_id}/ needs. The checks that need no user id
+    # (Origin policy, an unknown path) run alongside, since an unmatched path can take
+    # Daphne a second to refuse.
+    if plan.token is None:  # no user id to learn: everything at once
+        simple, parametrised = list(range(len(plan.routes))), []
+    else:
+        simple = [i for i, route in enumerate(plan.routes) if not route.parameters]
+        parametrised = [i for i, route in enumerate(plan.routes) if route.parameters]
+    checks = asyncio.gather(*_side_checks(plan))
     first = await asyncio.gather(*(probe_route(plan, plan.routes[i], None) for i in simple))
     user_id = next((uid for route in first for uid in [_confirmed_user_id(route)] if uid), None)
     second = await asyncio.gather(
@@ -60,18 +67,7 @@ async def probe(plan: Plan) -> Observations:
     )
     by_index = dict(zip([*simple, *parametrised], [*first, *second], strict=True))
     routes = tuple(by_index[i] for i in range(len(plan.routes)))
-
-    extras: list[HandshakeProbe] = []
-    origin_path = next((h.path for route in routes for h in route.declared), None)
-    checks = []
-    if origin_path is not None:
-        checks.append(_handshake(plan, origin_path, variant="foreign origin", expected=False,
-                                 origin=FOREIGN_ORIGIN, exercise=False))
-        checks.append(_handshake(plan, origin_path, variant="same-host origin", expected=False,
-                                 origin=endpoint.same_origin, exercise=False))
-    checks.append(_handshake(plan, UNKNOWN_PATH, variant="unknown path", expected=False,
-                             exercise=False))
-    extras = list(await asyncio.gather(*checks))
+    extras = list(await checks)
     return Observations(
         url=endpoint.ws_url,
         host=endpoint.host,
@@ -88,6 +84,23 @@ async def probe(plan: Plan) -> Observations:
         heartbeat_reply=plan.heartbeat_reply,
         token_given=plan.token is not None,
     )
+
+
+def _side_checks(plan: Plan) -> list[Coroutine[Any, Any, HandshakeProbe]]:
+    """Origin probes on the first route (foreign, then same-host), then an unknown path."""
+    checks = []
+    if plan.routes:
+        route = plan.routes[0]
+        path = route.path_variants(**dict.fromkeys(route.parameters, PLACEHOLDER_ID))[0]
+        for variant, origin in (
+            ("foreign origin", FOREIGN_ORIGIN),
+            ("same-host origin", plan.endpoint.same_origin),
+        ):
+            checks.append(_handshake(plan, path, variant=variant, expected=False, origin=origin,
+                                     exercise=False))
+    checks.append(_handshake(plan, UNKNOWN_PATH, variant="unknown path", expected=False,
+                             exercise=False))
+    return checks
 
 
 async def probe_route(plan: Plan, route: Route, user_id: str | None) -> RouteProbe:
