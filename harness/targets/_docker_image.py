@@ -13,6 +13,7 @@ registry), else ``python:3.11-slim`` (pulled by the build).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Iterable
@@ -166,4 +167,19 @@ def ensure_image(
             f"building {dockerfile} reported success but {tag} does not exist",
             log_tail="\n".join(lines[-_LOG_TAIL:]),
         )
+    _prune_older(client, tag)
     return tag
+
+
+def _prune_older(client: DockerClient, keep: str) -> None:
+    """Remove earlier builds of the target image (each source change makes a new tag).
+
+    Best effort and never forced: an image a running container uses stays.
+    """
+    from docker.errors import APIError
+
+    for image in client.images.list(name=IMAGE_REPOSITORY):
+        if keep in image.tags:
+            continue
+        with contextlib.suppress(APIError):
+            client.images.remove(image.id)
