@@ -28,6 +28,9 @@ _OPTIONS: list[tuple[str, str, str, str | None]] = [
     ("--ws-log-lines", "ws_log_lines", "server log lines shown with a failure (default: 40)", None),
     ("--ws-image", "ws_image", "docker backend: run this image instead of building target.dockerfile", None),
     ("--ws-docker-network", "ws_docker_network", "docker backend: host or publish (default: host)", None),
+    ("--ws-fuzz-examples", "ws_fuzz_examples", "fuzz tests: Hypothesis examples per test (overrides the profile)", None),
+    ("--ws-fuzz-profile", "ws_fuzz_profile", "fuzz tests: Hypothesis profile, ci or thorough (default: ci)", None),
+    ("--ws-fuzz-db", "ws_fuzz_db", "fuzz tests: Hypothesis example database directory", None),
 ]
 
 
@@ -77,6 +80,7 @@ _VALIDATORS = {
     "--ws-ready-timeout": _seconds,
     "--ws-log-lines": _port,
     "--ws-docker-network": _network,
+    "--ws-fuzz-examples": _port,
 }
 
 

@@ -7,6 +7,7 @@ PyYAML's safe loader drops positions. We subclass it to build ``LineDict`` / ``L
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,15 @@ class _LineLoader(yaml.SafeLoader):
         return sequence
 
 
+# YAML 1.1 reads on/off/yes/no as booleans, so a step like {on: client} would have a key
+# True. Scenario files use "on" as a word: like YAML 1.2, only true/false are booleans.
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
 )
