@@ -1,0 +1,95 @@
+"""The lean client (wsproto on a plain socket) against a real ``websockets`` server."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+import pytest
+from locust_support import TIMEOUT, EchoServer
+
+from harness.locust.wsconn import (
+    ConnectionClosed,
+    Endpoint,
+    HandshakeError,
+    WsConnection,
+    WsError,
+    check_handshake_response,
+    handshake_request,
+)
+
+
+def test_text_round_trip_and_pong(echo_server: EchoServer) -> None:
+    connection = WsConnection.open(echo_server.url + "/any", TIMEOUT)
+    connection.send_text('{"type": "heartbeat"}')
+    received = connection.receive(TIMEOUT)
+    assert received is not None
+    assert (received.kind, received.data) == ("text", '{"type": "heartbeat"}')
+    connection.ping(b"abc")
+    pong = connection.receive(TIMEOUT)
+    assert pong is not None
+    assert (pong.kind, pong.data) == ("pong", b"abc")
+    connection.close()
+    assert connection.closed is not None and connection.closed.code == 1000
+
+
+def test_fragments_are_joined_and_server_pings_answered(echo_server: EchoServer) -> None:
+    connection = WsConnection.open(echo_server.url, TIMEOUT)
+    connection.send_text("fragmented")
+    received = connection.receive(TIMEOUT)
+    assert received is not None and received.data == "fragmented"
+    connection.send_text("server-ping")  # answered inside receive(); not returned
+    connection.send_text("after")
+    received = connection.receive(TIMEOUT)
+    assert received is not None and received.data == "after"
+    connection.close()
+
+
+def test_receive_times_out_with_none(echo_server: EchoServer) -> None:
+    connection = WsConnection.open(echo_server.url, TIMEOUT)
+    assert connection.receive(0.05) is None
+    assert connection.receive(0) is None
+    connection.close()
+
+
+def test_server_close_code_is_reported(echo_server: EchoServer) -> None:
+    connection = WsConnection.open(echo_server.url, TIMEOUT)
+    connection.send_text("close-4003")
+    with pytest.raises(ConnectionClosed) as info:
+        connection.receive(TIMEOUT)
+    assert (info.value.code, info.value.reason) == (4003, "forbidden")
+    with pytest.raises(ConnectionClosed):
+        connection.send_text("too late")
+    connection.abort()
+
+
+def test_handshake_refusal_names_the_status(echo_server: EchoServer) -> None:
+    with pytest.raises(HandshakeError) as info:
+        WsConnection.open(echo_server.url + "/missing", TIMEOUT)
+    assert info.value.status == 404
+    assert "HTTP 404" in str(info.value)
+
+
+def test_refused_port_is_an_os_error() -> None:
+    with pytest.raises(OSError):
+        WsConnection.open("ws://127.0.0.1:1/", TIMEOUT)
+
+
+def test_handshake_request_and_accept_check() -> None:
+    key = b"dGhlIHNhbXBsZSBub25jZQ=="
+    request = handshake_request(Endpoint.parse("ws://h:81/p/?token=x"), key, {"Origin": "o"})
+    assert request.startswith(b"GET /p/?token=x HTTP/1.1\r\nHost: h:81\r\n")
+    assert b"Origin: o\r\n" in request and request.endswith(b"\r\n\r\n")
+    accept = base64.b64encode(
+        hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+    )
+    check_handshake_response(b"HTTP/1.1 101 Switching\r\nSec-WebSocket-Accept: " + accept, key)
+    with pytest.raises(HandshakeError, match="wrong Sec-WebSocket-Accept"):
+        check_handshake_response(b"HTTP/1.1 101 OK\r\nSec-WebSocket-Accept: x", key)
+    with pytest.raises(HandshakeError, match="not an HTTP answer"):
+        check_handshake_response(b"SSH-2.0", key)
+
+
+def test_only_ws_urls() -> None:
+    with pytest.raises(WsError, match="only ws://"):
+        Endpoint.parse("http://127.0.0.1/")
