@@ -67,7 +67,8 @@ class HandshakeProbe:
     error: str = ""  # why there was no HTTP answer (connection refused, timeout, ...)
     error_kind: ErrorKind = ""
     first_frame: str | None = None  # the first frame's type ("(not JSON)" / "(binary)"); None: none
-    first_frame_text: str = ""
+    first_frame_text: str = ""  # its first bytes
+    confirmed_user: str | None = None  # the user id the first frame names, if any (not 0)
     close_code: int | None = None  # the server closed right after accepting
     close_reason: str = ""
     heartbeat_ms: float | None = None  # round trip, when the reply came

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import http.client
 import ipaddress
-import json
 import socket
 import time
 import urllib.error
@@ -178,6 +177,7 @@ async def _exercise(plan: Plan, client: WsClient, base: dict[str, Any]) -> Hands
         message = await client.receive(plan.settle)
         first = message.type or ("(binary)" if isinstance(message.value, bytes) else "(not JSON)")
         first_text = message.text[:_BODY_PREVIEW]
+        base = {**base, "confirmed_user": _user_id_in(message.value)}
         client.inbox.insert(0, message)  # a heartbeat reply search must still see it
     except TimeoutError:
         pass
@@ -286,15 +286,15 @@ def _confirmed_user_id(route: RouteProbe) -> str | None:
     """The user id the server confirmed on a connection made with the token, if any."""
     if not route.token_sent:
         return None
-    for handshake in route.declared:
-        try:
-            value = json.loads(handshake.first_frame_text)
-        except ValueError:
-            continue
-        data = value.get("data") if isinstance(value, dict) else None
-        for holder in (data, value):
-            if isinstance(holder, dict):
-                user_id = holder.get("user_id", holder.get("userId"))
-                if user_id not in (None, 0, "", "0"):
-                    return str(user_id)
+    return next((h.confirmed_user for h in route.declared if h.confirmed_user), None)
+
+
+def _user_id_in(value: Any) -> str | None:
+    """``data.user_id`` (or a top-level ``user_id``/``userId``) of a confirmation; None for 0."""
+    data = value.get("data") if isinstance(value, dict) else None
+    for holder in (data, value):
+        if isinstance(holder, dict):
+            user_id = holder.get("user_id", holder.get("userId"))
+            if user_id not in (None, 0, "", "0") and isinstance(user_id, int | str):
+                return str(user_id)
     return None

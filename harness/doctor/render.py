@@ -19,6 +19,7 @@ from harness.doctor.observations import HandshakeProbe, Observations
 from harness.doctor.rules import Report
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_LOG_WIDTH = 140
 _CELL = 60  # characters of a body or frame shown in a table cell
 
 
@@ -42,6 +43,8 @@ def print_json(report: Report, stream: IO[str]) -> None:
 def print_report(report: Report, stream: IO[str] | None = None) -> None:
     """The readable form: listeners, HTTP, handshakes, findings, verdict."""
     console = Console(file=stream, highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = _LOG_WIDTH  # CI logs: rich's default 80 columns would fold every path
     obs = report.observations
     console.print(f"[bold]ws-harness doctor[/bold] {escape(obs.url)}")
     console.print(_listeners_table(obs))
@@ -108,9 +111,9 @@ def _handshakes_table(report: Report) -> Table:
 
 
 def _cells(probe: HandshakeProbe, obs: Observations) -> list[str]:
-    kind = probe.variant + ("" if probe.expected else " (note)")
+    kind = probe.variant if probe.expected else f"[dim]{probe.variant}[/dim]"
     if probe.origin:
-        kind += f"\nOrigin: {probe.origin}"
+        kind += f"\nOrigin: {escape(probe.origin)}"
     if probe.accepted:
         handshake = "[green]101[/green]"
     elif probe.status is not None:
@@ -131,7 +134,7 @@ def _cells(probe: HandshakeProbe, obs: Observations) -> list[str]:
         heartbeat = f"[red]{escape(probe.heartbeat_error[:_CELL])}[/red]"
     else:
         heartbeat = "-"
-    return [escape(probe.path), escape(kind), handshake, first, heartbeat]
+    return [escape(probe.path), kind, handshake, first, heartbeat]
 
 
 def _print_findings(console: Console, report: Report) -> None:

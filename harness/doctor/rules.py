@@ -128,7 +128,7 @@ def route_verdict(route: RouteProbe, obs: Observations) -> RouteVerdict:
     results = [(probe, *handshake_verdict(probe, route, obs)) for probe in route.declared]
     healthy = all(ok for _, ok, _ in results)
     if healthy:
-        summary = "; ".join(dict.fromkeys(why for _, _, why in results))
+        summary = results[0][2]  # the declared forms behave alike; the first says it
     else:
         summary = "; ".join(f"{p.path}: {why}" for p, ok, why in results if not ok)
     return RouteVerdict(route.name, healthy, summary)
@@ -336,14 +336,26 @@ def http_only_server(obs: Observations) -> Iterator[Finding]:
     unknown = obs.unknown_path
     if unknown is not None and unknown.status == 404:
         evidence.append(f"An unknown path ({unknown.path}) also answers 404, not Channels' 500.")
-    evidence.append(
-        "Likely causes: `manage.py runserver` without Channels/Daphne (or another WSGI/HTTP "
-        "server) holds the port; or the ASGI module fell back to an HTTP-only application "
-        "because importing Channels or the WebSocket routing failed."
-    )
-    non_asgi = [listener for listener in obs.listeners or () if listener.kind == "http_only"]
+    listeners = obs.listeners or ()
+    non_asgi = [listener for listener in listeners if listener.kind == "http_only"]
     if non_asgi:
-        evidence.append("HTTP-only listeners: " + "; ".join(x.describe() for x in non_asgi))
+        evidence.append(
+            "Cause: an HTTP-only server holds the port: "
+            + "; ".join(f"{x.describe()} [{x.server}]" for x in non_asgi)
+            + "."
+        )
+    elif listeners and all(listener.kind == "asgi" for listener in listeners):
+        evidence.append(
+            "The process on the port is an ASGI server, so the likely cause is its ASGI module "
+            "falling back to an HTTP-only application because importing Channels or the "
+            "WebSocket routing failed."
+        )
+    else:
+        evidence.append(
+            "Likely causes: `manage.py runserver` without Channels/Daphne (or another WSGI/HTTP "
+            "server) holds the port; or the ASGI module fell back to an HTTP-only application "
+            "because importing Channels or the WebSocket routing failed."
+        )
     yield Finding(
         "",
         "error",
