@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-ErrorKind = Literal["", "refused", "timeout", "other"]
+# refused: nothing listens; timeout: no answer in time; invalid_http: an answer that is not an
+# HTTP/1.1 response (an HTTP/1.0-only server such as `python -m http.server`, or not HTTP)
+ErrorKind = Literal["", "refused", "timeout", "invalid_http", "other"]
 Severity = Literal["error", "warning", "info"]
 ServerKind = Literal["asgi", "http_only", "proxy", "unknown"]
 

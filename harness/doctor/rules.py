@@ -27,6 +27,7 @@ from harness.doctor.observations import (
     RouteVerdict,
     Severity,
 )
+from harness.doctor.servers import classify, classify_server_header
 
 RuleFunc = Callable[[Observations], Iterable[Finding]]
 
@@ -170,6 +171,19 @@ def _slash_twin_works(
     return None
 
 
+def _not_websocket(probe: HandshakeProbe) -> bool:
+    """An answer an HTTP-only server gives an upgrade: 404, or an HTTP/1.0 reply."""
+    return probe.status == 404 or probe.error_kind == "invalid_http"
+
+
+def _http_only_evidence(obs: Observations) -> bool:
+    """Every declared path got an HTTP-only server's answer (404 or an HTTP/1.0 reply)."""
+    probes = [p for _, p in _declared(obs)]
+    if not probes or not all(_not_websocket(p) for p in probes):
+        return False
+    return any(p.status == 404 for p in probes) or (obs.http is not None and obs.http.answered)
+
+
 def _paths(probes: Iterable[HandshakeProbe]) -> str:
     return ", ".join(p.path for p in probes)
 
@@ -215,7 +229,10 @@ def nothing_listening(obs: Observations) -> Iterator[Finding]:
 @rule
 def no_answer(obs: Observations) -> Iterator[Finding]:
     """Handshakes that got no HTTP answer for another reason than a refused connection."""
-    failed = [p for _, p in _declared(obs) if p.no_answer and p.error_kind in ("timeout", "other")]
+    kinds = {"timeout", "other", "invalid_http"}
+    if _http_only_evidence(obs):
+        kinds.discard("invalid_http")  # http_only_server explains those
+    failed = [p for _, p in _declared(obs) if p.no_answer and p.error_kind in kinds]
     if not failed:
         return
     timeouts = [p for p in failed if p.error_kind == "timeout"]
@@ -228,6 +245,17 @@ def no_answer(obs: Observations) -> Iterator[Finding]:
             "or overloaded server, a slow connect() in the consumer, or a service on this port "
             "that does not speak HTTP.",
             "look at the server log (run Daphne with `-v 2`); try a longer --timeout",
+        )
+    invalid = [p for p in failed if p.error_kind == "invalid_http"]
+    if invalid:
+        yield Finding(
+            "",
+            "error",
+            f"no valid HTTP/1.1 answer to the upgrade on {_paths(invalid)}",
+            "Something answered, but not with an HTTP/1.1 response: an HTTP/1.0-only server "
+            "(such as `python -m http.server`) or a service that does not speak HTTP holds the "
+            f"port. {invalid[0].error}",
+            "check who listens on the port (above) and start the ASGI server there alone",
         )
     for probe in (p for p in failed if p.error_kind == "other"):
         yield Finding(
@@ -284,8 +312,6 @@ def several_listeners(obs: Observations) -> Iterator[Finding]:
 @rule
 def non_asgi_listener(obs: Observations) -> Iterator[Finding]:
     """A listener whose command line says it is not an ASGI server (or that we cannot tell)."""
-    from harness.doctor.servers import classify  # the note lives with the signature
-
     all_accepted = all(p.accepted for _, p in _declared(obs))
     for listener in obs.listeners or ():
         signature = classify(listener.cmdline)
@@ -317,17 +343,21 @@ def non_asgi_listener(obs: Observations) -> Iterator[Finding]:
 @rule
 def http_only_server(obs: Observations) -> Iterator[Finding]:
     """Every WebSocket route answers 404: an HTTP-only application holds the port."""
-    probes = [p for _, p in _declared(obs)]
-    if not probes or not all(p.status == 404 for p in probes):
+    if not _http_only_evidence(obs):
         return
+    probes = [p for _, p in _declared(obs)]
     http = obs.http
     http_works = http is not None and http.answered
-    title = "every WebSocket route answers HTTP 404"
+    answer = "HTTP 404" if all(p.status == 404 for p in probes) else "HTTP 404 or HTTP/1.0"
+    title = f"every WebSocket route answers {answer}"
     if http_works:
         title += " while plain HTTP works"
     evidence = []
     if http_works and http is not None:
         server = f" (Server: {http.server_header})" if http.server_header else ""
+        known = classify_server_header(http.server_header)
+        if known is not None:
+            server += f", {known.server}" + (", HTTP only" if known.kind == "http_only" else "")
         evidence.append(f"GET {http.url} answered HTTP {http.status}{server}.")
     evidence.append(
         "An HTTP-only server answers a WebSocket upgrade with 404; Channels never does (an "
@@ -370,11 +400,12 @@ def http_only_server(obs: Observations) -> Iterator[Finding]:
 @rule
 def some_routes_404(obs: Observations) -> Iterator[Finding]:
     """Some routes 404 while others are accepted: not Channels answering those."""
-    probes = [p for _, p in _declared(obs)]
-    if not probes or all(p.status == 404 for p in probes):
-        return  # all 404 is http_only_server
+    if _http_only_evidence(obs):
+        return  # all of them: http_only_server says it
     failing = [
-        p for route, p in _declared(obs) if p.status == 404 and not _slash_twin_works(route, p, obs)
+        p
+        for route, p in _declared(obs)
+        if _not_websocket(p) and not _slash_twin_works(route, p, obs)
     ]
     if not failing:
         return
@@ -382,7 +413,7 @@ def some_routes_404(obs: Observations) -> Iterator[Finding]:
     yield Finding(
         "",
         "error",
-        f"HTTP 404 on {_paths(failing)} while other routes are accepted",
+        f"HTTP-only answers (404 or HTTP/1.0) on {_paths(failing)} while other routes work",
         "Channels never answers 404 to an upgrade (an unmatched path gets 500), so these "
         "handshakes were answered by something else"
         + (": several processes share the port and each connection goes to one of them."

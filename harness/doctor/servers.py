@@ -69,3 +69,22 @@ def classify(cmdline: str, signatures: tuple[Signature, ...] = SIGNATURES) -> Si
         if signature.matches(cmdline):
             return signature
     return None
+
+
+# The ``Server`` header of the plain HTTP GET, for when the listener's command line is unknown
+# or not visible (another user's process, a remote host).
+HTTP_SERVER_HEADERS: tuple[Signature, ...] = (
+    Signature(r"^daphne", "asgi", "Daphne"),
+    Signature(r"^uvicorn", "asgi", "Uvicorn"),
+    Signature(r"^hypercorn", "asgi", "Hypercorn"),
+    Signature(r"^WSGIServer/", "http_only", "wsgiref (Django runserver without Daphne)"),
+    Signature(r"^SimpleHTTP/", "http_only", "Python http.server"),
+    Signature(r"^Werkzeug/", "http_only", "Werkzeug (Flask development server)"),
+    Signature(r"^gunicorn", "http_only", "Gunicorn"),
+    Signature(r"^(nginx|envoy|caddy|traefik)", "proxy", "reverse proxy"),
+)
+
+
+def classify_server_header(header: str) -> Signature | None:
+    """What the HTTP ``Server`` header says the server is; None when it says nothing known."""
+    return classify(header, HTTP_SERVER_HEADERS) if header else None

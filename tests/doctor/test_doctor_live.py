@@ -1,0 +1,126 @@
+"""``ws-harness doctor`` against real servers: the reference target healthy and with faults,
+two processes on one port, and nothing listening. Each test checks that the diagnosis names
+the cause, not only the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import run_doctor
+
+from harness.cli import main
+from harness.targets.ports import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def rules(report: dict[str, Any], severity: str = "error") -> set[str]:
+    return {f["rule"] for f in report["findings"] if f["severity"] == severity}
+
+
+def text(report: dict[str, Any]) -> str:
+    return "\n".join(f"{f['title']} {f['detail']} {f['fix']}" for f in report["findings"])
+
+
+def test_healthy_target_exits_0(start_target: Callable[..., str], capsys: Any) -> None:
+    url = start_target()
+    code, report = run_doctor(capsys, url)
+    assert code == 0, text(report)
+    assert report["healthy"] is True
+    assert rules(report) == set()
+    verdicts = {v["route"]: v for v in report["routes"]}
+    assert set(verdicts) == {"permissions", "permissions_user", "permissions_anonymous"}
+    assert "auth enforced" in verdicts["permissions_user"]["summary"]  # placeholder id, no token
+    listeners = report["observations"]["listeners"]
+    assert [listener["kind"] for listener in listeners] == ["asgi"]
+    origins = {o["variant"]: o["status"] for o in report["observations"]["origins"]}
+    assert origins == {"foreign origin": 403, "same-host origin": 101}
+
+
+def test_healthy_target_readable_table(start_target: Callable[..., str], capsys: Any) -> None:
+    url = start_target()
+    capsys.readouterr()
+    assert main(["doctor", url]) == 0
+    out = capsys.readouterr().out
+    for expected in ("Listening on port", "WebSocket handshakes", "/ws/permissions/anonymous",
+                     "connection_confirmed", "healthy: all 3 routes"):
+        assert expected in out
+
+
+def test_http_only_fault_names_the_http_only_fallback(
+    start_target: Callable[..., str], capsys: Any
+) -> None:
+    url = start_target("http_only")
+    code, report = run_doctor(capsys, url)
+    assert code == 1
+    assert "http_only_server" in rules(report)
+    finding = next(f for f in report["findings"] if f["rule"] == "http_only_server")
+    assert "while plain HTTP works" in finding["title"]
+    assert "falling back to an HTTP-only application" in finding["detail"]  # an ASGI listener
+    assert "not Channels' 500" in finding["detail"]  # the unknown path 404s too
+
+
+def test_slashless_anonymous_route_names_the_route_regex(
+    start_target: Callable[..., str], capsys: Any
+) -> None:
+    url = start_target("no_anonymous_slashless")
+    code, report = run_doctor(capsys, url)
+    assert code == 1
+    assert rules(report) == {"trailing_slash"}
+    finding = next(f for f in report["findings"] if f["rule"] == "trailing_slash")
+    assert finding["title"].startswith("/ws/permissions/anonymous fails (HTTP 500)")
+    assert "No route found" in finding["detail"]
+    assert r"^ws/permissions/anonymous/?$" in finding["fix"]
+    unhealthy = [v["route"] for v in report["routes"] if not v["healthy"]]
+    assert unhealthy == ["permissions_anonymous"]
+
+
+def test_incident_url_with_its_path(start_target: Callable[..., str], capsys: Any) -> None:
+    """The URL of the original incident: the path in the URL is the route to check."""
+    url = start_target("no_anonymous_slashless")
+    code, report = run_doctor(capsys, f"{url}/ws/permissions/anonymous")
+    assert code == 1
+    assert [r["name"] for r in report["observations"]["routes"]] == ["permissions_anonymous"]
+    assert "trailing_slash" in rules(report)
+
+
+def test_two_processes_on_the_port(
+    reuseport_http: Callable[[int], Any], capsys: Any
+) -> None:
+    """Two SO_REUSEPORT HTTP servers share one port (Daphne cannot join a port that way)."""
+    port = free_port()
+    first, second = reuseport_http(port), reuseport_http(port)
+    code, report = run_doctor(capsys, f"ws://127.0.0.1:{port}")
+    assert code == 1
+    pids = {listener["pid"] for listener in report["observations"]["listeners"]}
+    assert pids == {first.pid, second.pid}
+    assert {"several_listeners", "http_only_server"} <= rules(report)
+    finding = next(f for f in report["findings"] if f["rule"] == "several_listeners")
+    assert finding["title"] == f"2 processes listen on port {port}"
+    assert str(first.pid) in finding["detail"] and str(second.pid) in finding["fix"]
+
+
+def test_nothing_listening(capsys: Any) -> None:
+    port = free_port()
+    code, report = run_doctor(capsys, f"ws://127.0.0.1:{port}")
+    assert code == 1
+    assert rules(report) == {"nothing_listening"}
+    assert report["observations"]["listeners"] == []
+    assert "connection refused" in report["findings"][0]["title"]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://localhost:8000", "is not a ws://"),
+        ("ws://localhost:99999", "invalid port"),
+        ("ws://:8000", "has no host"),
+    ],
+)
+def test_bad_url_is_one_line(url: str, message: str, capsys: Any) -> None:
+    assert main(["doctor", url]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
