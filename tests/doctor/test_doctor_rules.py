@@ -1,0 +1,272 @@
+"""The diagnosis rules on hand-made observations: no server, no sockets, milliseconds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from harness.doctor import (
+    Finding,
+    HandshakeProbe,
+    HttpProbe,
+    ListenerInfo,
+    Observations,
+    RouteProbe,
+    diagnose,
+)
+from harness.doctor.rules import BUILTIN_RULES, RuleSet
+
+CLOSE_CODES = {"normal": 1000, "internal_error": 1011, "not_authenticated": 4001, "forbidden": 4003}
+DAPHNE = ListenerInfo(1, "127.0.0.1", "daphne -p 8000 app.asgi:application", "me", 0, "asgi",
+                      "Daphne")
+RUNSERVER = ListenerInfo(2, "127.0.0.1", "python manage.py runserver", "me", 0, "http_only",
+                         "Django runserver")
+
+
+def ok(path: str, **changes: object) -> HandshakeProbe:
+    values: dict[str, object] = {"status": 101, "first_frame": "connection_confirmed",
+                                 "heartbeat_ms": 1.0}
+    values.update(changes)
+    return HandshakeProbe(path=path, url="ws://x" + path, **values)  # type: ignore[arg-type]
+
+
+def refused(path: str, status: int | None, **changes: object) -> HandshakeProbe:
+    return HandshakeProbe(path=path, url="ws://x" + path, status=status, **changes)  # type: ignore[arg-type]
+
+
+def observations(
+    *routes: RouteProbe,
+    listeners: Iterable[ListenerInfo] | None = (DAPHNE,),
+    http: HttpProbe | None = None,
+    unknown: HandshakeProbe | None = None,
+    origins: Iterable[HandshakeProbe] = (),
+    token: bool = False,
+) -> Observations:
+    return Observations(
+        url="ws://127.0.0.1:8000",
+        host="127.0.0.1",
+        port=8000,
+        listeners=tuple(listeners) if listeners is not None else None,
+        http=http or HttpProbe("http://127.0.0.1:8000/", 404, "daphne"),
+        unknown_path=unknown or refused("/ws/nope/", 500, expected=False, variant="unknown path"),
+        routes=routes,
+        origins=tuple(origins),
+        close_codes=CLOSE_CODES,
+        heartbeat="heartbeat",
+        heartbeat_reply="heartbeat_response",
+        token_given=token,
+    )
+
+
+def healthy_routes() -> tuple[RouteProbe, ...]:
+    return (
+        RouteProbe("permissions", "ws/permissions/", "optional", handshakes=(
+            ok("/ws/permissions/"),
+            refused("/ws/permissions", 500, expected=False, variant="slashless"),
+        )),
+        RouteProbe("permissions_user", "ws/permissions/{user_id}/", "owner", {"user_id": "1"},
+                   "placeholder", handshakes=(
+            ok("/ws/permissions/1/", first_frame=None, heartbeat_ms=None, close_code=4001),
+        )),
+        RouteProbe("permissions_anonymous", "ws/permissions/anonymous/", "anonymous", handshakes=(
+            ok("/ws/permissions/anonymous/"), ok("/ws/permissions/anonymous"),
+        )),
+    )
+
+
+def errors(findings: list[Finding]) -> set[str]:
+    return {f.rule for f in findings if f.severity == "error"}
+
+
+def test_healthy_server_has_no_errors_and_exit_0() -> None:
+    report = diagnose(observations(*healthy_routes()))
+    assert errors(report.findings) == set()
+    assert report.healthy and report.exit_code == 0
+    assert [v.healthy for v in report.verdicts] == [True, True, True]
+    assert "auth enforced" in report.verdicts[1].summary
+    assert {f.rule for f in report.findings} == {"auth_close", "unknown_path"}
+
+
+def test_every_route_404_with_http_working_is_an_http_only_server() -> None:
+    routes = tuple(
+        RouteProbe(r.name, r.address, r.auth, handshakes=tuple(
+            refused(h.path, 404, expected=h.expected) for h in r.handshakes))
+        for r in healthy_routes()
+    )
+    report = diagnose(observations(*routes, unknown=refused("/ws/nope/", 404, expected=False)))
+    assert errors(report.findings) == {"http_only_server"}
+    finding = report.findings[0]
+    assert finding.title == "every WebSocket route answers HTTP 404 while plain HTTP works"
+    assert "ASGI module falling back to an HTTP-only application" in finding.detail
+    assert "not Channels' 500" in finding.detail
+    assert report.exit_code == 1
+
+
+def test_http_only_names_runserver_when_it_holds_the_port() -> None:
+    route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", 404),))
+    http = HttpProbe("http://127.0.0.1:8000/", 200, "WSGIServer/0.2 CPython/3.11")
+    report = diagnose(observations(route, listeners=[RUNSERVER], http=http))
+    finding = next(f for f in report.findings if f.rule == "http_only_server")
+    assert "Django runserver" in finding.detail
+    assert "wsgiref (Django runserver without Daphne), HTTP only" in finding.detail
+    non_asgi = next(f for f in report.findings if f.rule == "non_asgi_listener")
+    assert non_asgi.severity == "error"
+    assert non_asgi.title == "pid 2 on port 8000 is Django runserver, not an ASGI server"
+
+
+def test_http_10_answers_count_as_http_only() -> None:
+    invalid = {"error": "InvalidMessage: did not receive a valid HTTP response",
+               "error_kind": "invalid_http"}
+    route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", None, **invalid),))
+    http = HttpProbe("http://127.0.0.1:8000/", 200, "SimpleHTTP/0.6 Python/3.11")
+    report = diagnose(observations(route, listeners=[], http=http))
+    assert errors(report.findings) == {"http_only_server"}
+    assert "Python http.server" in report.findings[0].detail
+
+
+def test_only_the_slashless_form_fails_is_the_route_regex() -> None:
+    routes = healthy_routes()
+    anonymous = RouteProbe("permissions_anonymous", "ws/permissions/anonymous/", "anonymous",
+                           handshakes=(ok("/ws/permissions/anonymous/"),
+                                       refused("/ws/permissions/anonymous", 404)))
+    report = diagnose(observations(routes[0], routes[1], anonymous))
+    assert errors(report.findings) == {"trailing_slash"}
+    finding = next(f for f in report.findings if f.rule == "trailing_slash")
+    assert finding.route == "permissions_anonymous"
+    assert r'"^ws/permissions/anonymous/?$"' in finding.fix
+    assert [v.healthy for v in report.verdicts] == [True, True, False]
+
+
+def test_403_at_handshake_is_the_origin_validator() -> None:
+    route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", 403),))
+    report = diagnose(observations(route))
+    assert errors(report.findings) == {"origin_refused"}
+    assert "ALLOWED_HOSTS" in report.findings[0].detail
+
+
+def test_origin_policy_warnings() -> None:
+    origins = [
+        ok("/ws/r/", expected=False, variant="foreign origin", origin="http://evil.example"),
+        refused("/ws/r/", 403, expected=False, variant="same-host origin",
+                origin="http://127.0.0.1:8000"),
+    ]
+    route = RouteProbe("r", "ws/r/", handshakes=(ok("/ws/r/"),))
+    report = diagnose(observations(route, origins=origins))
+    warnings = [f.title for f in report.findings if f.rule == "origin_policy"]
+    assert len(warnings) == 2
+    assert "foreign Origin (http://evil.example) is accepted" in warnings[0]
+    assert "same-host Origin" in warnings[1]
+    assert report.exit_code == 0  # warnings do not fail the run
+
+
+@pytest.mark.parametrize(("code", "token", "expected_ok"), [
+    (4001, False, True),   # no token on an owner route: auth enforced, healthy
+    (4003, True, True),    # token, but a placeholder id: someone else's path
+    (4001, True, False),   # the token was refused
+])
+def test_auth_close_on_an_owner_route(code: int, token: bool, expected_ok: bool) -> None:
+    route = RouteProbe("user", "ws/u/{user_id}/", "owner", {"user_id": "1"}, "placeholder",
+                       token, (ok("/ws/u/1/", first_frame=None, heartbeat_ms=None,
+                                  close_code=code),))
+    report = diagnose(observations(route, token=token))
+    assert report.verdicts[0].healthy is expected_ok
+    finding = next(f for f in report.findings if f.rule == "auth_close")
+    assert finding.severity == ("info" if expected_ok else "error")
+    assert str(code) in finding.title
+
+
+def test_auth_close_on_an_open_route_is_an_error() -> None:
+    route = RouteProbe("r", "ws/r/", "optional", handshakes=(
+        ok("/ws/r/", first_frame=None, heartbeat_ms=None, close_code=4001),))
+    report = diagnose(observations(route))
+    assert errors(report.findings) == {"auth_close"}
+    assert "4001 (not_authenticated)" in report.findings[0].title
+    assert "allows optional access" in report.findings[0].detail
+
+
+def test_other_close_after_accept_and_missing_heartbeat() -> None:
+    routes = (
+        RouteProbe("a", "ws/a/", handshakes=(
+            ok("/ws/a/", first_frame=None, heartbeat_ms=None, close_code=1011),)),
+        RouteProbe("b", "ws/b/", handshakes=(
+            ok("/ws/b/", heartbeat_ms=None, heartbeat_error="no 'heartbeat_response'"),)),
+        RouteProbe("c", "ws/c/", handshakes=(ok("/ws/c/", first_frame=None),)),
+    )
+    report = diagnose(observations(*routes))
+    assert errors(report.findings) == {"closed_after_accept", "heartbeat_unanswered"}
+    assert "1011 (internal_error)" in report.findings[0].title
+    assert any(f.rule == "no_first_frame" and f.severity == "warning" for f in report.findings)
+    assert [v.healthy for v in report.verdicts] == [False, False, True]
+
+
+def test_connection_refused_is_nothing_listening() -> None:
+    failure = {"error": "ConnectionRefusedError: [Errno 111]", "error_kind": "refused"}
+    route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", None, **failure),))
+    http = HttpProbe("http://127.0.0.1:8000/", None, error="refused", error_kind="refused")
+    report = diagnose(observations(route, listeners=[], http=http,
+                                   unknown=refused("/ws/nope/", None, expected=False, **failure)))
+    assert errors(report.findings) == {"nothing_listening"}
+    assert "nothing is listening on 127.0.0.1:8000" in report.findings[0].title
+
+
+def test_several_listeners_but_workers_of_one_master_are_one() -> None:
+    route = RouteProbe("r", "ws/r/", handshakes=(ok("/ws/r/"),))
+    master = ListenerInfo(10, "0.0.0.0", "gunicorn -k uvicorn.workers.UvicornWorker a:app",
+                          ppid=1, kind="asgi")
+    worker = ListenerInfo(11, "0.0.0.0", master.cmdline, ppid=10, kind="asgi")
+    assert diagnose(observations(route, listeners=[master, worker])).healthy
+    report = diagnose(observations(route, listeners=[DAPHNE, RUNSERVER]))
+    assert errors(report.findings) == {"several_listeners"}  # runserver: a warning (all accepted)
+    assert report.findings[0].title == "2 processes listen on port 8000"
+    assert "kill 1 2" in report.findings[0].fix
+    assert report.exit_code == 1
+
+
+def test_some_routes_404_with_several_listeners() -> None:
+    routes = (RouteProbe("a", "ws/a/", handshakes=(ok("/ws/a/"),)),
+              RouteProbe("b", "ws/b/", handshakes=(refused("/ws/b/", 404),)))
+    report = diagnose(observations(*routes, listeners=[DAPHNE, RUNSERVER]))
+    assert {"several_listeners", "some_routes_404", "non_asgi_listener"} <= errors(report.findings)
+    finding = next(f for f in report.findings if f.rule == "some_routes_404")
+    assert "several processes share the port" in finding.detail
+
+
+def test_500_on_a_declared_route_is_no_matching_route() -> None:
+    routes = (RouteProbe("a", "ws/a/", handshakes=(ok("/ws/a/"),)),
+              RouteProbe("b", "ws/b/", handshakes=(refused("/ws/b/", 500),)))
+    report = diagnose(observations(*routes))
+    assert errors(report.findings) == {"route_has_no_match"}
+    assert "No route found" in report.findings[0].detail
+    assert any(f.rule == "unknown_path" for f in report.findings)  # the 500 is normal note
+
+
+def test_unusual_status_gets_a_hint() -> None:
+    route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", 502, body="Bad Gateway"),))
+    report = diagnose(observations(route))
+    assert errors(report.findings) == {"unusual_status"}
+    assert "upstream" in report.findings[0].detail and "Bad Gateway" in report.findings[0].detail
+
+
+def test_a_new_cause_is_one_decorated_function() -> None:
+    rules = BUILTIN_RULES.copy()
+
+    @rules.rule
+    def slow_heartbeat(obs: Observations) -> Iterable[Finding]:
+        for route in obs.routes:
+            for probe in route.declared:
+                if (probe.heartbeat_ms or 0) > 500:
+                    yield Finding("", "warning", f"slow heartbeat on {probe.path}")
+
+    route = RouteProbe("r", "ws/r/", handshakes=(ok("/ws/r/", heartbeat_ms=900.0),))
+    report = diagnose(observations(route), rules)
+    assert [f.rule for f in report.findings if f.severity == "warning"] == ["slow_heartbeat"]
+    assert "slow_heartbeat" not in BUILTIN_RULES.rules  # the built-in registry is untouched
+    with pytest.raises(ValueError, match="already registered"):
+        rules.rule(slow_heartbeat)
+
+
+def test_rules_are_pure() -> None:
+    obs = observations(*healthy_routes())
+    assert diagnose(obs) == diagnose(obs)
+    assert isinstance(RuleSet().diagnose(obs), list)
