@@ -20,7 +20,9 @@ def add_parser(commands: Any) -> None:
     parser = commands.add_parser(
         "doctor",
         help="say why a WebSocket endpoint fails (listeners, routes, origin, auth)",
-        description=__doc__.split("\n")[0] if __doc__ else None,
+        description="Say why a WebSocket endpoint fails: who listens on the port, each route's "
+        "handshake, first frame and heartbeat, the Origin policy, then a diagnosis. "
+        "Exit code 0 only when every route is healthy.",
     )
     parser.add_argument("url", nargs="?", default=DEFAULT_URL,
                         help=f"server to examine (default: {DEFAULT_URL}); a path in it is the "

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 # refused: nothing listens; timeout: no answer in time; invalid_http: an answer that is not an
-# HTTP/1.1 response (an HTTP/1.0-only server such as `python -m http.server`, or not HTTP)
-ErrorKind = Literal["", "refused", "timeout", "invalid_http", "other"]
+# HTTP/1.1 response (an HTTP/1.0-only server such as `python -m http.server`, or not HTTP);
+# unresolved: the host name does not resolve
+ErrorKind = Literal["", "refused", "timeout", "invalid_http", "unresolved", "other"]
 Severity = Literal["error", "warning", "info"]
 ServerKind = Literal["asgi", "http_only", "proxy", "unknown"]
 

@@ -275,6 +275,8 @@ def _error_kind(text: str) -> ErrorKind:
         return "refused"
     if "timeout" in lowered or "timed out" in lowered:
         return "timeout"
+    if "gaierror" in lowered or "name or service not known" in lowered:
+        return "unresolved"
     if "invalidmessage" in lowered or "valid http response" in lowered:
         return "invalid_http"
     return "other"

@@ -229,7 +229,7 @@ def nothing_listening(obs: Observations) -> Iterator[Finding]:
 @rule
 def no_answer(obs: Observations) -> Iterator[Finding]:
     """Handshakes that got no HTTP answer for another reason than a refused connection."""
-    kinds = {"timeout", "other", "invalid_http"}
+    kinds = {"timeout", "other", "invalid_http", "unresolved"}
     if _http_only_evidence(obs):
         kinds.discard("invalid_http")  # http_only_server explains those
     failed = [p for _, p in _declared(obs) if p.no_answer and p.error_kind in kinds]
@@ -257,12 +257,23 @@ def no_answer(obs: Observations) -> Iterator[Finding]:
             f"port. {invalid[0].error}",
             "check who listens on the port (above) and start the ASGI server there alone",
         )
-    for probe in (p for p in failed if p.error_kind == "other"):
+    if any(p.error_kind == "unresolved" for p in failed):
         yield Finding(
             "",
             "error",
-            f"the handshake on {probe.path} failed without an HTTP status",
-            probe.error,
+            f"the host name {obs.host!r} does not resolve",
+            next(p.error for p in failed if p.error_kind == "unresolved"),
+            "check the host in the URL (and /etc/hosts or DNS)",
+        )
+    by_error: dict[str, list[HandshakeProbe]] = {}
+    for probe in (p for p in failed if p.error_kind == "other"):
+        by_error.setdefault(probe.error, []).append(probe)
+    for error, probes in by_error.items():
+        yield Finding(
+            "",
+            "error",
+            f"the handshake on {_paths(probes)} failed without an HTTP status",
+            error,
             "check that the URL's scheme (ws/wss) matches the server (TLS or not)",
         )
 

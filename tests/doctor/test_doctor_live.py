@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import run_doctor
+from doctor_support import run_doctor
 
 from harness.cli import main
 from harness.targets.ports import free_port

@@ -1,0 +1,116 @@
+"""Servers for the doctor's end-to-end tests (a uniquely named module, importable by the
+tests, unlike ``conftest``): the reference target (healthy or with a fault)
+and stray SO_REUSEPORT HTTP listeners. Loopback, free ports, bounded waits, always stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.targets.ports import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT = 20.0 * float(os.environ.get("WS_HARNESS_TIMEOUT_FACTOR", "1"))
+
+
+class Server:
+    """A child process that prints a ready line; stopped (terminate, then kill) at teardown."""
+
+    def __init__(self, argv: list[str], ready: str) -> None:
+        self.process = subprocess.Popen(
+            argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self._wait_for(ready)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put("")  # EOF
+
+    def _wait_for(self, ready: str) -> None:
+        deadline = time.monotonic() + TIMEOUT  # one overall deadline, not one per line
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                self.stop()
+                output = "".join(self.output)
+                raise TimeoutError(f"no {ready!r} line within {TIMEOUT}s: {output}") from None
+            self.output.append(line)
+            if ready in line:
+                return
+            if line == "":
+                self.stop()
+                raise RuntimeError(f"server exited before {ready!r}: {''.join(self.output)}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[[list[str], str], Server]]:
+    """``start_server(argv, ready_text)``; every server started is stopped after the test."""
+    started: list[Server] = []
+
+    def start(argv: list[str], ready: str) -> Server:
+        server = Server(argv, ready)
+        started.append(server)
+        return server
+
+    yield start
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def start_target(start_server: Callable[[list[str], str], Server]) -> Callable[..., str]:
+    """``start_target("fault,...")`` -> ws://127.0.0.1:PORT of a fresh reference target."""
+
+    def start(faults: str = "") -> str:
+        port = free_port()
+        argv = [sys.executable, "-m", "target", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        if faults:
+            argv += ["--faults", faults]
+        start_server(argv, "target ready")
+        return f"ws://127.0.0.1:{port}"
+
+    return start
+
+
+@pytest.fixture
+def reuseport_http(start_server: Callable[[list[str], str], Server]) -> Callable[[int], Server]:
+    """``reuseport_http(port)``: a plain HTTP server joining ``port`` with SO_REUSEPORT."""
+    script = str(Path(__file__).with_name("reuseport_http.py"))
+    return lambda port: start_server([sys.executable, script, str(port)], "ready")
+
+
+def run_doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    """Run ``ws-harness doctor ARGS --json`` in this process; (exit code, parsed report)."""
+    capsys.readouterr()
+    code = main(["doctor", *args, "--json", "--timeout", "3"])
+    return code, json.loads(capsys.readouterr().out)
