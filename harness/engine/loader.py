@@ -136,6 +136,7 @@ class _FileParser:
             args = {"route": args}
         options = self.options(args, "connect", line, {
             "as", "route", "path", "auth", "params", "slash", "origin", "outcome", "close", "status", "confirmation",
+            "within",
         })
         route = options.get("route")
         if route is not None and route not in self.contract.routes:
@@ -163,6 +164,7 @@ class _FileParser:
             close_code=close,
             status=options.get("status"),
             confirmation=dict(options.get("confirmation") or {}),
+            within=options.get("within"),
             line=line,
         )
 

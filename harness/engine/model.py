@@ -55,6 +55,7 @@ class Connect(Step):
     close_code: str | int | None = None  # outcome "closed": the expected close code
     status: int | None = None  # outcome "refused": the expected HTTP status, if any
     confirmation: Mapping[str, Any] = field(default_factory=dict)  # fields to match
+    within: float | None = None  # a budget for handshake + confirmation, in seconds
 
 
 @dataclass(frozen=True)

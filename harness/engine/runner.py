@@ -161,13 +161,14 @@ class _Run:
         elif plan.token_user is not None:
             token = await asyncio.to_thread(self.ctx.tokens.token, plan.token_user)
         url = self.ctx.target.ws_url + plan.path + self.ctx.tokens.query(token)
+        started = time.monotonic()
         try:
             client = await WsClient.open(
                 url,
                 transcript=self.transcript,
                 label=step.name,
                 origin=plan.origin,
-                timeout=self.timeouts.connect,
+                timeout=step.within or self.timeouts.connect,
                 validator=self.ctx.validator,
                 type_field=self.ctx.contract.type_field,
             )
@@ -195,6 +196,12 @@ class _Run:
             await self.expect_close(model.ExpectClose(on=step.name, code=step.close_code))
             return
         await self.confirm(connection, step)
+        elapsed = time.monotonic() - started
+        if step.within is not None and elapsed > step.within:
+            raise ExpectationFailed(
+                f"{step.name}: handshake and confirmation took {elapsed:.2f}s",
+                received=f"{elapsed:.2f}s", documented=f"at most {step.within:.2f}s",
+            )
 
     async def confirm(self, connection: _Connection, step: model.Connect) -> None:
         spec = self.ctx.config.confirmation

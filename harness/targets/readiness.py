@@ -15,19 +15,27 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from harness.client import ExpectationFailed, WsClient
+from harness.client import ExpectationFailed, HandshakeRejected, WsClient
 from harness.config import ConfirmationSpec, IdentitySpec
 from harness.errors import PortInUseError, TargetExitedError, TargetNotReadyError
 from harness.targets.base import TargetInfo
 from harness.targets.ports import listeners
 
 
-class ReadinessProbe(Protocol):
-    """One attempt: returns None when ready, or why not yet (one line)."""
+@dataclass(frozen=True)
+class NotReady:
+    """Why an attempt failed. ``kind`` tells the wait loop whether waiting longer can help."""
 
-    def __call__(self, info: TargetInfo) -> str | None: ...
+    reason: str
+    kind: Literal["starting", "refused_upgrade", "no_first_frame"] = "starting"
+
+
+class ReadinessProbe(Protocol):
+    """One attempt: returns None when ready, or why not (yet)."""
+
+    def __call__(self, info: TargetInfo) -> NotReady | None: ...
 
 
 @dataclass(frozen=True)
@@ -38,14 +46,15 @@ class WebSocketProbe:
     confirmation: ConfirmationSpec = field(default_factory=ConfirmationSpec)
     attempt_timeout: float = 2.0
 
-    def __call__(self, info: TargetInfo) -> str | None:
+    def __call__(self, info: TargetInfo) -> NotReady | None:
         return asyncio.run(self._attempt(info))
 
-    async def _attempt(self, info: TargetInfo) -> str | None:
+    async def _attempt(self, info: TargetInfo) -> NotReady | None:
         try:
             client = await WsClient.open(info.ws_url + self.path, timeout=self.attempt_timeout)
-        except ExpectationFailed as exc:
-            return exc.received or exc.title
+        except HandshakeRejected as exc:
+            kind = "refused_upgrade" if exc.status is not None else "starting"
+            return NotReady(f"{self.path}: {exc.received or exc.title}", kind)
         try:
             if self.confirmation.message is None:
                 return None
@@ -54,11 +63,31 @@ class WebSocketProbe:
             await client.receive(self.attempt_timeout)
             return None
         except TimeoutError:
-            return f"handshake accepted but no first frame within {self.attempt_timeout:.1f}s"
+            return NotReady(
+                f"{self.path}: handshake accepted but no first frame within {self.attempt_timeout:.1f}s",
+                "no_first_frame",
+            )
         except ExpectationFailed as exc:
-            return exc.received or exc.title
+            return NotReady(f"{self.path}: {exc.received or exc.title}")
         finally:
             await client.close()
+
+
+# How long a definite wrong answer may persist before waiting stops: a server that is
+# still starting may briefly answer oddly, one that answers HTTP 404 for a second is wrong.
+_WRONG_ANSWER_GRACE = 1.0
+_HINTS = {
+    "refused_upgrade": (
+        "something on this port answers HTTP but refuses the WebSocket upgrade (HTTP 404 usually "
+        "means an HTTP-only server: runserver without Channels, or an ASGI module that fell back "
+        "to HTTP only); run 'ws-harness doctor {url}'"
+    ),
+    "no_first_frame": (
+        "the server accepts the handshake but sends no first frame; if it confirms only after "
+        "the client's connect message, set confirmation.after: connect in the config "
+        "(confirmation.message: null if it sends none)"
+    ),
+}
 
 
 def wait_until_ready(
@@ -69,26 +98,38 @@ def wait_until_ready(
     log_tail: Callable[[], str],
     hint: str = "check the start command and the ready route, or raise --ws-ready-timeout",
 ) -> None:
-    """Probe until ready; raise TargetExitedError at once if ``exit_status()`` reports an exit.
+    """Probe until ready; raise at once if the server exits, or answers wrongly for too long.
 
     ``exit_status`` returns None while the server runs, else a description ("exit code 2").
     """
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     delay = 0.02
-    reason = "no attempt yet"
+    wrong_since: float | None = None
     while True:
         status = exit_status()
         if status is not None:
             raise TargetExitedError(
                 f"the server exited before it was ready ({status}); its log says why", log_tail()
             )
-        reason = probe(info) or ""
-        if not reason:
+        attempt = probe(info)
+        if attempt is None:
             return
-        if time.monotonic() + delay > deadline:
+        now = time.monotonic()
+        if attempt.kind == "starting":
+            wrong_since = None
+        else:
+            wrong_since = wrong_since or now
+        if wrong_since is not None and now - wrong_since >= _WRONG_ANSWER_GRACE:
+            raise TargetNotReadyError(
+                f"the server at {info.ws_url} is up but not usable: {attempt.reason}. "
+                f"Hint: {_HINTS[attempt.kind].format(url=info.ws_url)}",
+                log_tail(),
+            )
+        if now + delay > deadline:
             raise TargetNotReadyError(
                 f"the server at {info.ws_url} was not ready after {timeout:.0f}s "
-                f"(last attempt: {reason}). Hint: {hint}",
+                f"(last attempt: {attempt.reason}). Hint: {hint}",
                 log_tail(),
             )
         time.sleep(delay)

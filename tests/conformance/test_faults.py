@@ -1,0 +1,75 @@
+"""Proof that the conformance suite catches each known fault of the reference target.
+
+For every fault switch in faults.yaml, the bundled scenarios run in a separate pytest
+process against a target started with that fault; the run must fail, and exactly the
+listed scenarios must be the ones failing. A clean run must pass.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.bundled import scenarios_dir
+
+FAULTS = yaml.safe_load((Path(__file__).parent / "faults.yaml").read_text())["faults"]
+RUN_TIMEOUT = 300
+
+
+def run_conformance(tmp_path: Path, *args: str) -> tuple[int, str, list[str], int]:
+    """(exit code, output, failed test names, test count) of a conformance run."""
+    junit = tmp_path / "junit.xml"
+    command = [
+        sys.executable, "-m", "pytest", str(scenarios_dir()), "-q", "-p", "no:cacheprovider",
+        f"--junitxml={junit}", "--ws-ready-timeout=10", *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    failed, total = [], 0
+    if junit.exists():
+        for case in ET.parse(junit).iter("testcase"):
+            total += 1
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed.append(case.get("name", ""))
+    return done.returncode, done.stdout + done.stderr, failed, total
+
+
+def matches(pattern: str, name: str) -> bool:
+    """Test-name patterns: only * is a wildcard (names contain [ and ])."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), name) is not None
+
+
+def test_matches_treats_brackets_literally() -> None:
+    assert matches("heartbeat[*]", "heartbeat[permissions-user]")
+    assert matches("*[permissions_user-*]", "ping[permissions_user-user]")
+    assert not matches("heartbeat[*]", "heartbeat")
+    assert not matches("ping[*]", "ping_x[permissions-user]")
+
+
+@pytest.mark.slow
+def test_clean_target_passes(tmp_path: Path) -> None:
+    code, output, failed, total = run_conformance(tmp_path)
+    assert code == 0, f"the conformance suite fails against the clean target: {failed}\n{output[-3000:]}"
+    assert total > 50 and not failed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_fault_is_caught_by_the_right_scenarios(fault: str, tmp_path: Path) -> None:
+    spec = FAULTS[fault]
+    extra = ["-k", spec["select"]] if spec.get("select") else []
+    code, output, failed, total = run_conformance(tmp_path, f"--ws-env=TARGET_FAULTS={fault}", *extra)
+    assert code == 1, f"{fault}: expected a failing run (exit 1), got {code}\n{output[-3000:]}"
+    assert total, f"{fault}: no test ran\n{output[-3000:]}"
+    patterns = spec["fail"]
+    unmatched = [p for p in patterns if not any(matches(p, name) for name in failed)]
+    unexpected = [name for name in failed if not any(matches(p, name) for p in patterns)]
+    assert not unmatched, f"{fault}: nothing failed for {unmatched}; failed: {sorted(failed)}"
+    assert not unexpected, f"{fault}: unrelated scenarios failed: {sorted(unexpected)}"
+    if spec.get("message"):
+        assert spec["message"] in output, f"{fault}: the output does not say {spec['message']!r}"
