@@ -197,6 +197,8 @@ class WsClient:
             raise HandshakeRejected(shown_url, response.status_code, response.body or b"") from None
         except (InvalidHandshake, OSError, TimeoutError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if exc.__cause__ is not None:  # e.g. the HTTP/1.0 status line websockets rejected
+                reason += f" ({exc.__cause__})"
             transcript.record(label, "received", "handshake", text=f"failed: {reason}")
             raise HandshakeRejected(shown_url, None, reason=reason) from None
         transcript.record(label, "received", "handshake", text="HTTP 101 (accepted)")
