@@ -103,9 +103,12 @@ class ExpectationFailed(AssertionError):
 class HandshakeRejected(ExpectationFailed):
     """The server refused the WebSocket upgrade (an HTTP status instead of 101)."""
 
-    def __init__(self, url: str, status: int | None, body: bytes = b"", reason: str = "") -> None:
+    def __init__(
+        self, url: str, status: int | None, body: bytes = b"", reason: str = "", answered: bool = True
+    ) -> None:
         self.status = status
         self.body = body
+        self.answered = answered  # False: nothing answered (refused, unreachable, timed out)
         shown = body[:200].decode("utf-8", "replace").strip()
         what = f"HTTP {status}" if status is not None else reason
         super().__init__(
@@ -200,7 +203,8 @@ class WsClient:
             if exc.__cause__ is not None:  # e.g. the HTTP/1.0 status line websockets rejected
                 reason += f" ({exc.__cause__})"
             transcript.record(label, "received", "handshake", text=f"failed: {reason}")
-            raise HandshakeRejected(shown_url, None, reason=reason) from None
+            answered = isinstance(exc, InvalidHandshake)
+            raise HandshakeRejected(shown_url, None, reason=reason, answered=answered) from None
         transcript.record(label, "received", "handshake", text="HTTP 101 (accepted)")
         return cls(connection, url, transcript, label, validator, type_field)
 

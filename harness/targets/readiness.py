@@ -53,7 +53,7 @@ class WebSocketProbe:
         try:
             client = await WsClient.open(info.ws_url + self.path, timeout=self.attempt_timeout)
         except HandshakeRejected as exc:
-            kind = "refused_upgrade" if exc.status is not None else "starting"
+            kind = "refused_upgrade" if exc.answered else "starting"
             return NotReady(f"{self.path}: {exc.received or exc.title}", kind)
         try:
             if self.confirmation.message is None:
