@@ -1,0 +1,59 @@
+"""Pytest fixtures for fuzz tests, on top of the harness plugin's ``ws_run_context``.
+
+    ws_fuzz_deviations  declared deviations from the contract (override in a conftest)
+    ws_fuzz_runner      the module's private event loop for Hypothesis examples
+    ws_fuzz_driver      a FuzzDriver on ``permissions`` as the primary user (reused connection)
+    ws_fuzz_mutations   the valid-message and mutation strategies of the contract
+
+Module-scoped, so one connection serves every example of a module, and a test module's
+connections never see another module's pushes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from harness.engine.runner import RunContext
+from harness.fuzz.driver import FuzzDriver, Identity, LoopRunner
+from harness.fuzz.properties import Deviation
+
+if TYPE_CHECKING:
+    from harness.fuzz.mutations import Mutations
+
+
+@pytest.fixture(scope="session")
+def ws_fuzz_deviations() -> tuple[Deviation, ...]:
+    return ()
+
+
+@pytest.fixture(scope="module")
+def ws_fuzz_runner() -> Iterator[LoopRunner]:
+    runner = LoopRunner()
+    yield runner
+    runner.close()
+
+
+@pytest.fixture(scope="module")
+def ws_fuzz_driver(
+    ws_run_context: RunContext,
+    ws_fuzz_runner: LoopRunner,
+    ws_fuzz_deviations: tuple[Deviation, ...],
+) -> Iterator[FuzzDriver]:
+    driver = FuzzDriver(
+        ws_run_context, Identity("permissions", "primary"), ws_fuzz_runner, ws_fuzz_deviations
+    )
+    yield driver
+    driver.close()
+
+
+@pytest.fixture(scope="session")
+def ws_fuzz_mutations(ws_run_context: RunContext) -> Mutations:
+    # Imported here: hypothesis-jsonschema builds strategies at import, which Hypothesis
+    # flags as slow when it happens while pytest loads plugins and conftests.
+    from harness.fuzz.mutations import Mutations
+    from harness.fuzz.strategies import MessageStrategies
+
+    return Mutations(MessageStrategies(ws_run_context.contract))

@@ -1,0 +1,104 @@
+"""Hypothesis profiles for the fuzz suite, chosen by ``--ws-fuzz-profile`` (default ``ci``).
+
+* ``ci``        derandomized (the same examples every run, so a red build replays exactly),
+                few examples, no ``explain`` phase: the whole suite in well under 2 minutes.
+                Hypothesis forbids an example database with ``derandomize``, so ci uses none;
+                determinism is what makes its failures replay.
+* ``thorough``  random, many examples, the example database at ``--ws-fuzz-db``: a failure
+                found at night is stored and replayed first on the next run.
+* ``replay``    only replays what the database holds (no generation): a quick way to check a
+                fix against the failures ``thorough`` found.
+
+``--ws-fuzz-examples N`` overrides max_examples of any profile. Profiles are registered
+under the ``ws-harness-`` prefix and never loaded globally: fuzz tests take their settings
+from ``current()``, so other Hypothesis tests in the session keep their own profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import InvalidArgument
+
+PREFIX = "ws-harness-"
+ACTIVE = PREFIX + "active"
+DEFAULT_DB = ".hypothesis/ws-harness"
+PROFILES = ("ci", "thorough", "replay")
+
+_QUIET = (
+    HealthCheck.too_slow,
+    HealthCheck.filter_too_much,
+    HealthCheck.data_too_large,
+    HealthCheck.large_base_example,
+    HealthCheck.function_scoped_fixture,
+)
+_NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
+
+#: Examples per test and steps per stateful run, per profile.
+BUDGET = {"ci": (40, 12), "thorough": (1000, 40), "replay": (1, 12)}
+
+
+def build(profile: str, database: str | None, examples: int | None = None) -> settings:
+    """The settings of ``profile``; ``examples`` overrides its max_examples."""
+    if profile not in PROFILES:
+        raise pytest.UsageError(
+            f"--ws-fuzz-profile {profile!r}: expected one of {', '.join(PROFILES)}"
+        )
+    if examples is not None and examples < 1:
+        raise pytest.UsageError(f"--ws-fuzz-examples {examples}: expected 1 or more examples")
+    max_examples, steps = BUDGET[profile]
+    common = dict(
+        max_examples=examples or max_examples,
+        stateful_step_count=steps,
+        deadline=None,  # network round trips vary; the driver bounds every wait itself
+        suppress_health_check=_QUIET,
+        print_blob=False,
+    )
+    if profile == "ci":
+        return settings(derandomize=True, database=None, phases=_NO_EXPLAIN, **common)
+    db = DirectoryBasedExampleDatabase(database or DEFAULT_DB)
+    if profile == "replay":
+        return settings(database=db, phases=(Phase.explicit, Phase.reuse), **common)
+    return settings(database=db, **common)
+
+
+def register(config: pytest.Config) -> settings:
+    """Read the ``--ws-fuzz-*`` options once and register the chosen settings (pytest_configure)."""
+    profile = _option(config, "ws_fuzz_profile") or "ci"
+    examples = _option(config, "ws_fuzz_examples")
+    chosen = build(profile, _database(config), int(examples) if examples else None)
+    for name in PROFILES:
+        settings.register_profile(PREFIX + name, build(name, _database(config)))
+    settings.register_profile(ACTIVE, chosen)
+    return chosen
+
+
+def current() -> settings:
+    """The settings registered by ``register`` (ci's, when the plugin did not configure)."""
+    try:
+        return settings.get_profile(ACTIVE)
+    except InvalidArgument:  # not registered: imported outside a configured pytest session
+        return build("ci", None)
+
+
+def _option(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(name, default=None)
+    if value not in (None, ""):
+        return str(value)
+    try:
+        return config.getini(name) or None
+    except ValueError:  # the ini key is not declared (plugin not loaded)
+        return None
+
+
+def _database(config: pytest.Config) -> str:
+    """``--ws-fuzz-db`` (relative to the current directory), the ini key (relative to the ini
+    file), or ``.hypothesis/ws-harness`` under the rootdir."""
+    given = config.getoption("ws_fuzz_db", default=None)
+    if given:
+        return str(Path(given).resolve())
+    base = config.inipath.parent if config.inipath else config.rootpath
+    return str((base / (_option(config, "ws_fuzz_db") or DEFAULT_DB)).resolve())
