@@ -106,6 +106,9 @@ class _FileParser:
         if message and first is not None:
             coverage = m.Coverage(route=first.route or "unknown_path", message=message, auth=first.auth.label)
         auth_markers = {c.auth.mode for c in connects}
+        # On an anonymous route every connection is anonymous, whatever token it presents.
+        if any(c.route and self.contract.routes[c.route].auth == "anonymous" for c in connects):
+            auth_markers.add("anonymous")
         needs_push = any(isinstance(s, m.Push) for s in parsed)
         all_markers = tuple(sorted({*markers, *auth_markers, *(["push"] if needs_push else [])}))
         return m.Scenario(
