@@ -75,7 +75,17 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's asyncio pool refuses a 101st concurrent borrow ("Too many
+            # connections") instead of waiting; a burst of connects joins several groups
+            # each, so the pool must be sized for the burst, not left at 100.
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "max_connections": int(os.environ.get("TARGET_REDIS_MAX_CONNECTIONS", "2000")),
+                    }
+                ]
+            },
         }
     }
 else:

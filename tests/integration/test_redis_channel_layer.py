@@ -1,0 +1,102 @@
+"""Two reference servers sharing pushes through a real Redis channel layer (channels_redis).
+
+A push triggered on server B must reach a user connected to server A: the reason the
+service runs channels_redis when several processes serve the same users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from harness.auth import TokenProvider
+from harness.client import WsClient
+from harness.config import load_config
+from harness.contract import load_contract
+from harness.push import PushRequest, PushTrigger
+from harness.targets import Target, TargetOptions, make_target
+from harness.targets.ports import free_port, port_accepts
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A private redis-server on a free loopback port (installed by .ci/run)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("WS_HARNESS_SKIP_REDIS") == "1":
+            pytest.skip("redis-server is not installed and WS_HARNESS_SKIP_REDIS=1")
+        pytest.fail("redis-server is not installed: apt-get install redis-server (or WS_HARNESS_SKIP_REDIS=1)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not port_accepts("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def two_servers(redis_url: str) -> Iterator[tuple[Target, Target]]:
+    config, contract = load_config(), load_contract()
+    with make_target(TargetOptions(env={"REDIS_URL": redis_url}), config, contract) as first, \
+            make_target(TargetOptions(env={"REDIS_URL": redis_url}), config, contract) as second:
+        yield first, second
+
+
+def test_both_servers_use_the_redis_layer(two_servers: tuple[Target, Target]) -> None:
+    for server in two_servers:
+        assert server.info.identity["channel_layer"] == "RedisChannelLayer"
+
+
+async def test_a_push_through_one_server_reaches_a_client_of_the_other(two_servers: tuple[Target, Target]) -> None:
+    first, second = two_servers
+    config = load_config()
+    tokens_a = TokenProvider(config, first.info.http_url)
+    url = first.info.ws_url + "/ws/permissions/" + tokens_a.query(tokens_a.token("primary"))
+    client = await WsClient.open(url)
+    anonymous = await WsClient.open(first.info.ws_url + "/ws/permissions/anonymous/")
+    try:
+        await client.next_of_type("connection_confirmed", 3)
+        await anonymous.next_of_type("connection_confirmed", 3)
+        trigger = PushTrigger(config, second.info.http_url, TokenProvider(config, second.info.http_url))
+        user_push = PushRequest("cache_invalidation", "user", user_id=2, data={"cacheKeys": ["across"]})
+        await asyncio.to_thread(trigger.send, user_push)
+        pushed = await client.next_of_type("cache_invalidation", 5)
+        assert pushed.value["data"]["cacheKeys"] == ["across"]
+        await anonymous.expect_silence(0.5, "cache_invalidation")
+        await asyncio.to_thread(trigger.send, PushRequest("system_notification", "global", data={"message": "m", "priority": "low"}))
+        await client.next_of_type("system_notification", 5)
+        await anonymous.next_of_type("system_notification", 5)
+    finally:
+        await client.close()
+        await anonymous.close()
+
+
+async def test_heartbeats_under_load_keep_connections_open(two_servers: tuple[Target, Target]) -> None:
+    """100 connections x 20 heartbeats on the redis layer: every reply arrives, nothing closes 1011."""
+    first, _ = two_servers
+    contract = load_contract()
+
+    async def one_connection() -> None:
+        client = await WsClient.open(first.info.ws_url + "/ws/permissions/anonymous/")
+        try:
+            await client.next_of_type("connection_confirmed", 5)
+            for _ in range(20):
+                await client.round_trip(dict(contract.liveness_request or {}), "heartbeat_response", 5)
+        finally:
+            await client.close()
+
+    await asyncio.gather(*(one_connection() for _ in range(100)))
+    assert "Timeout reading" not in first.logs(200)
