@@ -1,0 +1,53 @@
+"""Every package folder is listed in ``[tool.setuptools] packages`` of pyproject.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# (folder, the package name it installs as, folders below it that are not shipped)
+SOURCES: list[tuple[str, str, tuple[str, ...]]] = [
+    ("harness", "harness", ()),
+    ("target", "target", ("tests",)),
+    ("scenarios", "harness_scenarios", ()),
+]
+
+
+def _declared() -> set[str]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return set(tomllib.load(file)["tool"]["setuptools"]["packages"])
+
+
+def _packages(folder: str, name: str, excluded: tuple[str, ...]) -> set[str]:
+    base = ROOT / folder
+    if not base.is_dir():
+        return set()  # not written yet
+    found = set()
+    for init in base.rglob("__init__.py"):
+        relative = init.parent.relative_to(base)
+        if relative.parts and relative.parts[0] in excluded:
+            continue
+        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+            continue
+        found.add(".".join((name, *relative.parts)))
+    return found
+
+
+@pytest.mark.parametrize(("folder", "name", "excluded"), SOURCES, ids=[s[0] for s in SOURCES])
+def test_every_package_folder_is_listed(folder: str, name: str, excluded: tuple[str, ...]) -> None:
+    missing = sorted(_packages(folder, name, excluded) - _declared())
+    assert not missing, (
+        "package folders missing from [tool.setuptools] packages in pyproject.toml: "
+        f"{', '.join(missing)}; "
+        "add them there, or they are left out of the wheel"
+    )
+
+
+def test_package_dirs_map_the_renamed_folder() -> None:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        setuptools = tomllib.load(file)["tool"]["setuptools"]
+    assert setuptools["package-dir"]["harness_scenarios"] == "scenarios"
