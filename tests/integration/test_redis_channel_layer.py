@@ -100,3 +100,17 @@ async def test_heartbeats_under_load_keep_connections_open(two_servers: tuple[Ta
 
     await asyncio.gather(*(one_connection() for _ in range(100)))
     assert "Timeout reading" not in first.logs(200)
+
+
+async def test_an_idle_connection_survives_the_layers_blocking_wait(two_servers: tuple[Target, Target]) -> None:
+    """Idle longer than channels_redis's 5 s BZPOPMIN: redis-py 8's default 5 s read timeout
+    used to kill the consumer's receive loop and close the connection 1011."""
+    first, _ = two_servers
+    client = await WsClient.open(first.info.ws_url + "/ws/permissions/anonymous/")
+    try:
+        await client.next_of_type("connection_confirmed", 5)
+        await asyncio.sleep(6.5)
+        await client.round_trip({"type": "heartbeat"}, "heartbeat_response", 5)
+        assert not client.closed
+    finally:
+        await client.close()
