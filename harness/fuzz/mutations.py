@@ -42,7 +42,7 @@ EDGE_NUMBERS: tuple[Any, ...] = (
     -(2**63) - 1,
     2**64,
     10**308,
-    10**4300,
+    10**4000,
     1e308,
     -1e308,
     5e-324,
@@ -262,7 +262,7 @@ class Mutations:
             shown = (
                 repr(number)
                 if not isinstance(number, int) or abs(number) < 10**20
-                else f"{len(str(number))}-digit int"
+                else f"int of {number.bit_length()} bits"
             )
             return self.classifier.payload(
                 self._set(value, path, number), f"number {shown} at $.{'.'.join(path)}"

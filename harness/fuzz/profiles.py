@@ -38,7 +38,7 @@ _QUIET = (
 _NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 #: Examples per test and steps per stateful run, per profile.
-BUDGET = {"ci": (40, 12), "thorough": (1000, 40), "replay": (1, 12)}
+BUDGET = {"ci": (100, 12), "thorough": (1000, 40), "replay": (1, 12)}
 
 
 def build(profile: str, database: str | None, examples: int | None = None) -> settings:
