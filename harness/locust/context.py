@@ -74,6 +74,10 @@ class RunContext:
     def push_types(self) -> frozenset[str]:
         return frozenset(message.name for message in self.contract.pushes())
 
+    def replies(self, request_type: str) -> frozenset[str]:
+        """The reply types the contract documents for a client message type."""
+        return frozenset(self.contract.replies.get(request_type, ()))
+
     def tokens(self, host: str) -> TokenProvider:
         """One provider (one login per configured user) per server."""
         http_url = http_url_of(host)

@@ -42,8 +42,8 @@ def _on_init(environment: Any, **_: Any) -> None:
     def on_request(request_type: str, name: str, response_time: float, exception: Any = None,
                    **_: Any) -> None:
         if exception is None and response_time is not None:
-            recorder = RunContext.of(environment).recorder
-            recorder.record(f"{request_type} {name}", response_time * 1000)
+            context = getattr(environment, "ws_harness", None) or RunContext.of(environment)
+            context.recorder.record(f"{request_type} {name}", response_time * 1000)
 
     def on_test_start(**_: Any) -> None:
         RunContext.restart(environment)

@@ -45,6 +45,7 @@ from harness.push import PushRequest, PushUnavailable
 install(events)
 
 Match = Callable[[Received, "dict[str, Any] | None"], bool]
+_HEARTBEAT = '{"type": "heartbeat", "timestamp": %d}'
 
 
 class ReplyTimeout(WsError):
@@ -97,6 +98,7 @@ class WebSocketUser(User):
         self._record: ConnectionRecord | None = None
         self._sent = 0
         self._url: str | None = None
+        self._matchers: dict[str, Match] = {}
         # Locust sleeps between tasks through the task set's _sleep: read the socket instead.
         self._taskset_instance._sleep = self.idle  # type: ignore[union-attr,method-assign]
         self.connect()
@@ -189,12 +191,12 @@ class WebSocketUser(User):
     # ------------------------------------------------------------ requests
     def heartbeat(self) -> bool:
         """heartbeat -> heartbeat_response, timed through the server's consumer."""
-        message = {"type": "heartbeat", "timestamp": int(time.time() * 1000)}
-        return self.request("heartbeat", message)
+        text = _HEARTBEAT % int(time.time() * 1000)  # formatted: json.dumps costs more
+        return self.request_text("heartbeat", text, self._matcher("heartbeat"))
 
     def permission_check(self, resource: str, action: str) -> bool:
         request_id = f"{id(self):x}-{self._sent}"
-        replies = self._replies("permission_check")
+        replies = self.context.replies("permission_check")
 
         def answers(received: Received, message: dict[str, Any] | None) -> bool:
             if message is None or message.get("type") not in replies:
@@ -221,29 +223,40 @@ class WebSocketUser(User):
         return self._await("ping", started, self.timeouts.reply,
                            lambda r, _: r.kind == "pong" and r.data == payload)
 
-    def request(self, name: str, message: dict[str, Any], match: Match | None = None) -> bool:
-        """Send ``message`` and await its documented reply (from the contract)."""
+    def request(self, name: str, message: Mapping[str, Any], match: Match | None = None) -> bool:
+        """Send ``message`` and await its documented reply (from the contract) or ``match``."""
+        return self.request_text(
+            name, json.dumps(message), match or self._matcher(message["type"])
+        )
+
+    def request_text(self, name: str, text: str, match: Match) -> bool:
+        """Send an encoded message and await the frame ``match`` accepts."""
         if not self.ensure_connected():
             return False
-        if match is None:
-            replies = self._replies(message["type"])
-
-            def match(received: Received, reply: dict[str, Any] | None) -> bool:
-                return reply is not None and reply.get("type") in replies
-
         started = time.perf_counter()
-        return self._send(name, started, message) and self._await(
+        return self._send_text(name, started, text) and self._await(
             name, started, self.timeouts.reply, match
         )
 
-    def _replies(self, request_type: str) -> tuple[str, ...]:
-        return tuple(self.context.contract.replies.get(request_type, ()))
+    def _matcher(self, request_type: str) -> Match:
+        matcher = self._matchers.get(request_type)
+        if matcher is None:
+            replies = self.context.replies(request_type)
+
+            def matcher(received: Received, reply: dict[str, Any] | None) -> bool:
+                return reply is not None and reply.get("type") in replies
+
+            self._matchers[request_type] = matcher
+        return matcher
 
     # ------------------------------------------------------------ frames
-    def _send(self, name: str, started: float, message: dict[str, Any]) -> bool:
+    def _send(self, name: str, started: float, message: Mapping[str, Any]) -> bool:
+        return self._send_text(name, started, json.dumps(message))
+
+    def _send_text(self, name: str, started: float, text: str) -> bool:
         self._sent += 1
         try:
-            self.connection.send_text(json.dumps(message))  # type: ignore[union-attr]
+            self.connection.send_text(text)  # type: ignore[union-attr]
         except ConnectionClosed as exc:
             return self._lost(name, started, exc)
         return True
