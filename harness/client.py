@@ -135,10 +135,11 @@ class Message:
     value: Any
     text: str
     received_at: float  # time.monotonic()
+    type_field: str = "type"  # the contract's x-message-type-field
 
     @property
     def type(self) -> str | None:
-        return self.value.get("type") if isinstance(self.value, dict) else None
+        return self.value.get(self.type_field) if isinstance(self.value, dict) else None
 
 
 class WsClient:
@@ -248,12 +249,12 @@ class WsClient:
         now = time.monotonic()
         if isinstance(payload, bytes):
             self.transcript.record(self.label, "received", "binary", size=len(payload))
-            return Message(payload, "", now)
+            return Message(payload, "", now, self.type_field)
         value, violations = self._check(payload)
         self.transcript.record(
             self.label, "received", "text", text=payload, size=len(payload.encode()), violations=tuple(violations)
         )
-        return Message(value, payload, now)
+        return Message(value, payload, now, self.type_field)
 
     def _check(self, text: str) -> tuple[Any, list[Violation]]:
         if self.validator is None:

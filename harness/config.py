@@ -8,6 +8,7 @@ later. Copy the reference file to point the harness at your own Django Channels 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -171,9 +172,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
     return HarnessConfig(
         source=str(file),
         contract=contract,
-        target=parser.target(raw.get("target") or {}),
+        target=parser.target(raw.get("target") or {}, factor),
         confirmation=parser.confirmation(raw.get("confirmation") or {}),
-        users={name: parser.user(name, spec) for name, spec in (raw.get("users") or {}).items()},
+        users=parser.users(raw.get("users") or {}),
         auth=parser.dataclass_section(AuthSpec, raw.get("auth") or {}, "auth"),
         push=parser.dataclass_section(PushSpec, raw.get("push") or {}, "push"),
         timeouts=parser.dataclass_section(Timeouts, raw.get("timeouts") or {}, "timeouts").scaled(
@@ -188,7 +189,7 @@ def _timeout_factor(environ: Mapping[str, str]) -> float:
         factor = float(text)
     except ValueError:
         factor = -1.0
-    if factor <= 0:
+    if not math.isfinite(factor) or factor <= 0:
         raise ConfigError(f"{TIMEOUT_FACTOR_ENV}={text!r}: expected a positive number such as 2")
     return factor
 
@@ -212,7 +213,7 @@ class _Parser:
         for key in node:
             if key not in allowed:
                 raise self.fail(
-                    node, f"unknown key {prefix}{key!r}; expected one of {', '.join(sorted(allowed))}"
+                    node, f"unknown key {prefix + str(key)!r}; expected one of {', '.join(sorted(allowed))}"
                 )
 
     def dataclass_section(self, cls: type, node: Any, name: str) -> Any:
@@ -227,6 +228,8 @@ class _Parser:
                 value = float(value)
             if getattr(defaults, key) is not None and not isinstance(value, expected):
                 raise self.fail(node, f"{name}.{key} must be a {expected.__name__}, got {value!r}")
+            if expected is float and value <= 0:
+                raise self.fail(node, f"{name}.{key} must be a positive number of seconds, got {value!r}")
             values[key] = value
         instance = cls(**values)
         for key, allowed in (("method", _METHODS.get(name)),):
@@ -236,7 +239,7 @@ class _Parser:
                 )
         return instance
 
-    def target(self, node: Any) -> TargetSpec:
+    def target(self, node: Any, factor: float) -> TargetSpec:
         self.expect_mapping(node, "'target'")
         self.reject_unknown(node, set(TargetSpec.__dataclass_fields__), "target.")
         identity = node.get("identity")
@@ -246,8 +249,10 @@ class _Parser:
         env = values.get("env") or {}
         self.expect_mapping(env, "target.env")
         values["env"] = {str(k): str(v) for k, v in env.items()}
-        if "ready_timeout" in values:
-            values["ready_timeout"] = float(values["ready_timeout"])
+        timeout = values.get("ready_timeout", TargetSpec.ready_timeout)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise self.fail(node, f"target.ready_timeout must be a positive number of seconds, got {timeout!r}")
+        values["ready_timeout"] = float(timeout) * factor
         return TargetSpec(**values)
 
     def confirmation(self, node: Any) -> ConfirmationSpec:
@@ -260,12 +265,20 @@ class _Parser:
             )
         return spec
 
+    def users(self, node: Any) -> dict[str, UserSpec]:
+        self.expect_mapping(node, "'users'")
+        return {str(name): self.user(str(name), spec) for name, spec in node.items()}
+
     def user(self, name: str, node: Any) -> UserSpec:
         self.expect_mapping(node, f"users.{name}")
         self.reject_unknown(node, set(UserSpec.__dataclass_fields__) - {"name"}, f"users.{name}.")
         values = dict(node)
-        values["permissions"] = frozenset(str(p) for p in values.get("permissions") or ())
-        if values.get("user_id") is not None and not isinstance(values["user_id"], int):
+        permissions = values.get("permissions") or []
+        if not isinstance(permissions, list):
+            raise self.fail(node, f"users.{name}.permissions must be a list such as [grades.view], got {permissions!r}")
+        values["permissions"] = frozenset(str(p) for p in permissions)
+        user_id = values.get("user_id")
+        if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
             raise self.fail(node, f"users.{name}.user_id must be an integer, got {values['user_id']!r}")
         if not (values.get("token") or values.get("username")):
             raise self.fail(node, f"users.{name} needs a 'username' (and 'password') or a static 'token'")

@@ -6,6 +6,7 @@ ContractError that names the file, the line and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from harness.errors import ContractError
 from harness.yamlfile import line_of, load_yaml
 
 _AUTH_MODES = ("optional", "owner", "anonymous", "required")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _KIND_TAGS: tuple[MessageKind, ...] = ("confirmation", "reply", "push", "error")
 
 
@@ -72,7 +74,7 @@ class _Reader:
             routes=self.routes(doc),
             messages=by_name,
             replies=replies_by_name,
-            close_codes={str(k): int(v) for k, v in self.mapping(doc.get("x-close-codes", {}), "x-close-codes").items()},
+            close_codes=self.close_codes(doc),
             error_message=str(errors.get("message", "error")),
             error_code_field=str(errors.get("code_field", "error_code")),
             error_codes={str(k): str(v) for k, v in self.mapping(errors.get("codes", {}), "x-errors.codes").items()},
@@ -81,6 +83,13 @@ class _Reader:
             liveness_request=dict(request) if request is not None else None,
             liveness_reply=liveness.get("reply"),
         )
+
+    def close_codes(self, doc: Mapping[str, Any]) -> dict[str, int]:
+        codes = self.mapping(doc.get("x-close-codes", {}), "x-close-codes")
+        for name, code in codes.items():
+            if isinstance(code, bool) or not isinstance(code, int) or not 1000 <= code <= 4999:
+                raise self.fail(codes, f"x-close-codes.{name}", f"{code!r} is not a close code (1000-4999)")
+        return {str(name): code for name, code in codes.items()}
 
     def routes(self, doc: Mapping[str, Any]) -> dict[str, Route]:
         channels = self.mapping(doc.get("channels"), "channels")
@@ -94,6 +103,14 @@ class _Reader:
             if auth not in _AUTH_MODES:
                 raise self.fail(raw, f"channels.{name}.x-auth", f"{auth!r} is not one of {', '.join(_AUTH_MODES)}")
             parameters = tuple(self.mapping(raw.get("parameters", {}), f"channels.{name}.parameters"))
+            placeholders = set(_PLACEHOLDER.findall(address))
+            if placeholders != set(parameters):
+                shown = ", ".join(sorted(placeholders)) or "none"
+                raise self.fail(
+                    raw, f"channels.{name}.address",
+                    f"{address!r} has placeholders {shown} but 'parameters' declares "
+                    f"{', '.join(parameters) or 'none'}; declare each placeholder once",
+                )
             owner = raw.get("x-owner-parameter")
             if auth == "owner" and owner not in parameters:
                 raise self.fail(raw, f"channels.{name}.x-owner-parameter", "an owner route must name one of its parameters")

@@ -77,5 +77,6 @@ def push_request(step: Push, config: HarnessConfig, data: Mapping[str, Any]) -> 
 def padded_text(size: int) -> str:
     """A JSON heartbeat padded to exactly ``size`` bytes (for message size limits)."""
     head, tail = '{"type": "heartbeat", "padding": "', '"}'
-    filler = max(size - len(head) - len(tail), 0)
-    return head + "x" * filler + tail
+    if size < len(head) + len(tail):
+        raise ValueError(f"size must be at least {len(head) + len(tail)} bytes, got {size}")
+    return head + "x" * (size - len(head) - len(tail)) + tail

@@ -201,7 +201,8 @@ class _FileParser:
 
     def send_binary(self, args: Any, line: int) -> m.Send:
         options = self.options({"size": args} if isinstance(args, int) else args, "send_binary", line, {"on", "size"})
-        return m.Send(on=options.get("on"), binary=int(options.get("size", 1)), line=line)
+        size = self.number(options.get("size", 1), "send_binary: size", args, line, integer=True)
+        return m.Send(on=options.get("on"), binary=size, line=line)
 
     def expect(self, args: Any, line: int) -> m.Expect:
         if isinstance(args, str):
@@ -211,12 +212,12 @@ class _FileParser:
         if message_type is not None and message_type not in self.contract.messages:
             raise self.fail(args, f"expect: message {message_type!r} is not in the contract", line)
         return m.Expect(on=options.get("on"), type=message_type, match=dict(options.get("match") or {}),
-                        within=options.get("within"), line=line)
+                        within=self.within(options, "expect", line), line=line)
 
     def expect_reply(self, args: Any, line: int) -> m.Expect:
         options = self.options(args or {}, "expect_reply", line, {"on", "match", "within"})
         return m.Expect(on=options.get("on"), type=None, match=dict(options.get("match") or {}),
-                        within=options.get("within"), line=line)
+                        within=self.within(options, "expect_reply", line), line=line)
 
     def expect_error(self, args: Any, line: int) -> m.ExpectError:
         if isinstance(args, str):
@@ -234,7 +235,8 @@ class _FileParser:
 
     def expect_silence(self, args: Any, line: int) -> m.ExpectSilence:
         options = self.options(_on_shortcut(args), "expect_silence", line, {"on", "type", "within"})
-        return m.ExpectSilence(on=_names(options.get("on")), type=options.get("type"), within=options.get("within"), line=line)
+        return m.ExpectSilence(on=_names(options.get("on")), type=self.message_type(options, "expect_silence", line),
+                               within=self.within(options, "expect_silence", line), line=line)
 
     def expect_alive(self, args: Any, line: int) -> m.ExpectAlive:
         options = self.options(_on_shortcut(args), "expect_alive", line, {"on"})
@@ -251,21 +253,22 @@ class _FileParser:
 
     def expect_push(self, args: Any, line: int) -> m.ExpectPush:
         options = self.options(_on_shortcut(args), "expect_push", line, {"on", "type", "within"})
-        return m.ExpectPush(on=_names(options.get("on")), type=options.get("type"), within=options.get("within"), line=line)
+        return m.ExpectPush(on=_names(options.get("on")), type=self.message_type(options, "expect_push", line, push=True),
+                            within=self.within(options, "expect_push", line), line=line)
 
     def expect_no_push(self, args: Any, line: int) -> m.ExpectNoPush:
         options = self.options(_on_shortcut(args), "expect_no_push", line, {"on", "type", "within"})
-        return m.ExpectNoPush(on=_names(options.get("on")), type=options.get("type"), within=options.get("within"), line=line)
+        return m.ExpectNoPush(on=_names(options.get("on")), type=self.message_type(options, "expect_no_push", line, push=True),
+                              within=self.within(options, "expect_no_push", line), line=line)
 
     def close(self, args: Any, line: int) -> m.Close:
         options = self.options(_on_shortcut(args), "close", line, {"on", "code"})
         on = _names(options.get("on"))
-        return m.Close(on=on[0] if on else None, code=int(options.get("code", 1000)), line=line)
+        code = self.number(options.get("code", 1000), "close: code", args, line, integer=True)
+        return m.Close(on=on[0] if on else None, code=code, line=line)
 
     def wait(self, args: Any, line: int) -> m.Wait:
-        if not isinstance(args, int | float):
-            raise self.fail(args, "wait takes a number of seconds", line)
-        return m.Wait(seconds=float(args), line=line)
+        return m.Wait(seconds=self.number(args, "wait takes a number of seconds;", args, line), line=line)
 
     parsers: dict[str, Callable[[_FileParser, Any, int], m.Step]] = {
         "connect": connect,
@@ -296,6 +299,30 @@ class _FileParser:
         if unknown:
             raise self.fail(args, f"{keyword}: unknown option {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}", line)
         return args
+
+    def number(self, value: Any, what: str, node: Any, line: int, integer: bool = False) -> Any:
+        """A non-negative number (an int where ``integer``); booleans are not numbers."""
+        kinds = int if integer else int | float
+        if isinstance(value, bool) or not isinstance(value, kinds) or value < 0:
+            raise self.fail(node, f"{what} expected a {'whole ' if integer else ''}number, not {value!r}", line)
+        return value if integer else float(value)
+
+    def within(self, options: Mapping[str, Any], keyword: str, line: int) -> float | None:
+        value = options.get("within")
+        return None if value is None else self.number(value, f"{keyword}: within (seconds)", options, line)
+
+    def message_type(self, options: Mapping[str, Any], keyword: str, line: int, push: bool = False) -> str | None:
+        """A message type the contract documents (a push type where ``push``), or None."""
+        name = options.get("type")
+        if name is None:
+            return None
+        message = self.contract.messages.get(name)
+        if message is None or (push and message.kind != "push"):
+            if push and message is not None:
+                pushes = ", ".join(p.name for p in self.contract.pushes())
+                raise self.fail(options, f"{keyword}: {name!r} is not a push ({pushes})", line)
+            raise self.fail(options, f"{keyword}: message {name!r} is not in the contract", line)
+        return name
 
     def check_close_code(self, code: Any, node: Any, line: int) -> None:
         try:

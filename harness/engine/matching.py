@@ -67,27 +67,39 @@ def _compare(got: Any, want: Any) -> str | None:
 
 
 def _equal(got: Any, want: Any) -> bool:
-    # JSON has no bool/int distinction problem in YAML, but Python's True == 1 does.
+    """JSON equality: Python's True == 1 must not hold, at any depth."""
     if isinstance(got, bool) or isinstance(want, bool):
         return type(got) is type(want) and got == want
+    if isinstance(got, list) and isinstance(want, list | tuple):
+        return len(got) == len(want) and all(_equal(g, w) for g, w in zip(got, want, strict=True))
+    if isinstance(got, Mapping) and isinstance(want, Mapping):
+        return got.keys() == want.keys() and all(_equal(got[k], want[k]) for k in got)
     return bool(got == want)
 
 
 def _contains(got: Any, operand: Any, shown: str) -> str | None:
-    if isinstance(got, list | str) and operand in got:
+    if isinstance(got, str):
+        if not isinstance(operand, str):
+            return f"$contains on a string needs a string operand, not {operand!r}"
+        if operand in got:
+            return None
+    elif isinstance(got, list) and any(_equal(item, operand) for item in got):
         return None
     return f"received {shown}, documented a value containing {operand!r}"
 
 
 def _in(got: Any, operand: Any, shown: str) -> str | None:
+    if not isinstance(operand, list | tuple):
+        return f"$in needs a list of values, not {operand!r}"
     if got is not _MISSING and any(_equal(got, option) for option in operand):
         return None
     return f"received {shown}, documented one of {operand!r}"
 
 
 def _type(got: Any, operand: Any, shown: str) -> str | None:
-    types = _TYPES.get(operand, ())
-    if got is not _MISSING and isinstance(got, types) and not (
+    if operand not in _TYPES:
+        return f"unknown type {operand!r}; use {', '.join(_TYPES)}"
+    if got is not _MISSING and isinstance(got, _TYPES[operand]) and not (
         operand in ("integer", "number") and isinstance(got, bool)
     ):
         return None

@@ -302,9 +302,6 @@ def test_render_limit_counts_earlier_frames() -> None:
     assert Transcript().render() == "(no frames)"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: Message.type reads 'type', ignoring the client's type_field"
-)
 async def test_next_of_type_uses_the_contracts_type_field(base_url: str) -> None:
     ws = await WsClient.open(f"{base_url}/ws/", type_field="kind", timeout=TIMEOUT)
     try:

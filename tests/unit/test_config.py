@@ -177,46 +177,37 @@ def test_timeout_factor_is_read_from_the_given_environ_only(
 # -- bugs -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: target.ready_timeout is not scaled by the timeout factor"
-)
 def test_timeout_factor_scales_the_ready_timeout() -> None:
     plain = load_config(environ={}).target.ready_timeout
     scaled = load_config(environ={TIMEOUT_FACTOR_ENV: "2"}).target.ready_timeout
     assert scaled == plain * 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: nan/inf pass the positive-number check")
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_timeout_factor_rejects_nan_and_inf(value: str) -> None:
     with pytest.raises(ConfigError, match=TIMEOUT_FACTOR_ENV):
         load_config(environ={TIMEOUT_FACTOR_ENV: value})
 
 
-@pytest.mark.xfail(strict=True, reason="bug: float() ValueError escapes instead of a ConfigError")
 def test_bad_ready_timeout_is_a_config_error(write: Write) -> None:
     message = _error(write("c.yaml", "target:\n  ready_timeout: soon\n"))
     assert "target.ready_timeout" in message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a string of permissions becomes a set of characters")
 def test_permissions_as_a_string_is_rejected(write: Write) -> None:
     _error(write("c.yaml", "users:\n  x:\n    username: u\n    permissions: grades.view\n"))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: user_id: true passes the integer check (bool is int)")
 def test_boolean_user_id_is_rejected(write: Write) -> None:
     message = _error(write("c.yaml", "users:\n  x:\n    username: u\n    user_id: true\n"))
     assert "users.x.user_id must be an integer" in message
 
 
-@pytest.mark.xfail(strict=True, reason="bug: 'users:' as a list raises AttributeError")
 def test_users_as_a_list_is_a_config_error(write: Write) -> None:
     message = _error(write("c.yaml", "users:\n  - primary\n"))
     assert re.search(r"users.* mapping", message)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the quotes wrap only the key: auth.'tokn'")
 def test_unknown_nested_key_is_quoted_whole(write: Write) -> None:
     message = _error(write("c.yaml", "auth:\n  tokn: x\n"))
     assert "unknown key 'auth.tokn'" in message

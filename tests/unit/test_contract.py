@@ -474,7 +474,6 @@ def test_custom_type_field(tmp_path: Path) -> None:
 # -- bugs -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a non-numeric close code escapes as ValueError")
 def test_non_numeric_close_code_is_a_contract_error(tmp_path: Path) -> None:
     text = MINIMAL.replace(
         "info: {title: Mini, version: 0.1.0}", "info: {title: Mini}\nx-close-codes: {nice: soon}"
@@ -483,9 +482,6 @@ def test_non_numeric_close_code_is_a_contract_error(tmp_path: Path) -> None:
     assert "x-close-codes.nice" in where
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: address placeholders are not checked against parameters"
-)
 def test_address_placeholder_must_be_a_parameter(tmp_path: Path) -> None:
     text = MINIMAL.replace("address: ws/main/{user_id}/", "address: ws/main/{uid}/")
     where = _error(tmp_path, text)

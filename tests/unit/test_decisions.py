@@ -193,9 +193,6 @@ def test_padded_text_is_exactly_n_bytes_of_json(size: int) -> None:
     assert value["type"] == "heartbeat"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: sizes below the 36-byte frame silently come out longer"
-)
 def test_padded_text_below_the_minimum_is_refused() -> None:
     with pytest.raises(ValueError, match="at least"):
         padded_text(10)

@@ -388,7 +388,6 @@ def _step_file(write: Write, step: str) -> Path:
     )
 
 
-@pytest.mark.xfail(strict=True, reason="bug: int() ValueError escapes without file:line")
 @pytest.mark.parametrize("step", ["close: {code: abc}", "send_binary: {size: x}"])
 def test_non_numeric_sizes_and_codes_name_file_and_line(
     write: Write, contract: Contract, step: str
@@ -397,9 +396,6 @@ def test_non_numeric_sizes_and_codes_name_file_and_line(
     assert line == 5
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a misspelt type makes silence/push expectations pass vacuously"
-)
 @pytest.mark.parametrize(
     "step",
     [
@@ -416,6 +412,5 @@ def test_types_in_silence_and_push_expectations_are_checked(
     assert "not in the contract" in problem or "not a push" in problem
 
 
-@pytest.mark.xfail(strict=True, reason="bug: wait: true is read as 1 second (bool is int)")
 def test_wait_true_is_rejected(write: Write, contract: Contract) -> None:
     _error(_step_file(write, "wait: true"), contract)
