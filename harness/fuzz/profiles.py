@@ -25,6 +25,7 @@ from hypothesis.errors import InvalidArgument
 
 PREFIX = "ws-harness-"
 ACTIVE = PREFIX + "active"
+ACTIVE_STATEFUL = PREFIX + "active-stateful"
 DEFAULT_DB = ".hypothesis/ws-harness"
 PROFILES = ("ci", "thorough", "replay")
 
@@ -37,19 +38,25 @@ _QUIET = (
 )
 _NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
-#: Examples per test and steps per stateful run, per profile.
-BUDGET = {"ci": (100, 12), "thorough": (1000, 40), "replay": (1, 12)}
+#: Per profile: examples per payload test, runs of the state machine, steps per run.
+BUDGET = {"ci": (100, 8, 15), "thorough": (1000, 100, 40), "replay": (1, 1, 15)}
 
 
-def build(profile: str, database: str | None, examples: int | None = None) -> settings:
-    """The settings of ``profile``; ``examples`` overrides its max_examples."""
+def build(
+    profile: str, database: str | None, examples: int | None = None, stateful: bool = False
+) -> settings:
+    """The settings of ``profile``; ``examples`` overrides its max_examples.
+
+    ``stateful`` gives the state machine's budget (fewer, longer runs) instead.
+    """
     if profile not in PROFILES:
         raise pytest.UsageError(
             f"--ws-fuzz-profile {profile!r}: expected one of {', '.join(PROFILES)}"
         )
     if examples is not None and examples < 1:
         raise pytest.UsageError(f"--ws-fuzz-examples {examples}: expected 1 or more examples")
-    max_examples, steps = BUDGET[profile]
+    payload_examples, machine_runs, steps = BUDGET[profile]
+    max_examples = machine_runs if stateful else payload_examples
     common = dict(
         max_examples=examples or max_examples,
         stateful_step_count=steps,
@@ -73,15 +80,28 @@ def register(config: pytest.Config) -> settings:
     for name in PROFILES:
         settings.register_profile(PREFIX + name, build(name, _database(config)))
     settings.register_profile(ACTIVE, chosen)
+    count = int(examples) if examples else None
+    settings.register_profile(
+        ACTIVE_STATEFUL, build(profile, _database(config), count, stateful=True)
+    )
     return chosen
 
 
 def current() -> settings:
     """The settings registered by ``register`` (ci's, when the plugin did not configure)."""
+    return _registered(ACTIVE, stateful=False)
+
+
+def stateful() -> settings:
+    """The state machine's settings: the same profile, its own number of runs."""
+    return _registered(ACTIVE_STATEFUL, stateful=True)
+
+
+def _registered(name: str, stateful: bool) -> settings:
     try:
-        return settings.get_profile(ACTIVE)
+        return settings.get_profile(name)
     except InvalidArgument:  # not registered: imported outside a configured pytest session
-        return build("ci", None)
+        return build("ci", None, stateful=stateful)
 
 
 def _option(config: pytest.Config, name: str) -> str | None:
