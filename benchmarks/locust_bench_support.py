@@ -20,8 +20,8 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 @contextmanager
-def bare_server(hosts: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[int]:
-    """Start ``locust_bare_server.py`` on ``hosts``; yield its port; stop it afterwards."""
+def bare_server(hosts: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[tuple[int, int]]:
+    """Start ``locust_bare_server.py`` on ``hosts``; yield (port, pid); stop it afterwards."""
     process = subprocess.Popen(
         [sys.executable, str(HERE / "locust_bare_server.py"), "--hosts", hosts],
         stdout=subprocess.PIPE, text=True, env=ENV,
@@ -34,7 +34,7 @@ def bare_server(hosts: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[int
             line = process.stdout.readline()
             if not line and process.poll() is not None:
                 raise RuntimeError("the bare server exited before listening")
-        yield int(line.split()[1])
+        yield int(line.split()[1]), process.pid
     finally:
         process.terminate()
         try:

@@ -153,7 +153,7 @@ def main() -> int:
         return 0
     script = Path(__file__).resolve()
     results: dict[str, dict[str, dict]] = {}
-    with bare_server() as port:
+    with bare_server() as (port, _):
         url = f"ws://127.0.0.1:{port}/ws/permissions/"
         for mode in MODES:
             runs: dict[str, list[dict]] = {"asyncio": [], "locust": []}

@@ -24,6 +24,7 @@ Configuration is class attributes; the command-line options (``--ws-user``,
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 import gevent
 from locust import User, constant, constant_pacing, events, task
+from locust.user.users import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 
 from harness.config import UserSpec
 from harness.errors import HarnessError
@@ -357,12 +359,29 @@ class WebSocketUser(User):
 
 
 class HeartbeatUser(WebSocketUser):
-    """A long-lived connection sending a heartbeat every ``heartbeat_interval`` seconds."""
+    """A long-lived connection sending a heartbeat every ``heartbeat_interval`` seconds.
+
+    Each user starts at a random phase of the interval and keeps it (its own pacing, not
+    Locust's ``constant_pacing``, which counts from the user's creation and so brings the
+    phase back). Locust creates users in batches; users created together would beat
+    together for the whole run, and a loopback heartbeat would measure the queue behind its
+    own burst (measured, 200 users at 1/s: p50 5-9 ms instead of 0.2 ms).
+    """
 
     abstract = True
 
+    def on_start(self) -> None:
+        super().on_start()
+        self._state = LOCUST_STATE_WAITING  # as in TaskSet.wait: a stop may end the pause
+        self.idle(random.random() * self.heartbeat_interval)
+        self._state = LOCUST_STATE_RUNNING
+        self._next_beat = time.perf_counter()
+
     def wait_time(self) -> float:
-        return constant_pacing(self.heartbeat_interval)(self)
+        """Until the next beat on this user's phase; after an overrun, no catch-up burst."""
+        now = time.perf_counter()
+        self._next_beat = max(self._next_beat + self.heartbeat_interval, now)
+        return self._next_beat - now
 
     @task
     def beat(self) -> None:
