@@ -38,15 +38,19 @@ def suite_wall_time() -> tuple[float, int]:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "pytest", str(scenarios_dir()), "-q", "-p", "no:cacheprovider"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     return time.perf_counter() - started, done.returncode
 
 
 def describe(name: str, samples: list[float], goal: float) -> str:
     median = statistics.median(samples)
-    return (f"{name:<28} median {median:6.2f} s  min {min(samples):6.2f} s  max {max(samples):6.2f} s"
-            f"  goal {goal:4.1f} s  ratio {median / goal:4.2f}")
+    return (
+        f"{name:<28} median {median:6.2f} s  min {min(samples):6.2f} s  max {max(samples):6.2f} s"
+        f"  goal {goal:4.1f} s  ratio {median / goal:4.2f}"
+    )
 
 
 def main() -> int:

@@ -41,14 +41,20 @@ class TokenProvider:
         if user.token is not None:
             return user.token
         if auth.method == "static":
-            raise ConfigError(f"{self.config.source}: users.{user.name} needs a 'token' (auth.method is static)")
+            raise ConfigError(
+                f"{self.config.source}: users.{user.name} needs a 'token' (auth.method is static)"
+            )
         if auth.method == "hook":
             if not auth.hook:
-                raise ConfigError(f"{self.config.source}: auth.method is hook but auth.hook is not set")
+                raise ConfigError(
+                    f"{self.config.source}: auth.method is hook but auth.hook is not set"
+                )
             return str(load_hook(auth.hook, "auth")(user, self.http_url))
         url = self.http_url + auth.login_path
         try:
-            _, body = request_json("POST", url, {"username": user.username, "password": user.password})
+            _, body = request_json(
+                "POST", url, {"username": user.username, "password": user.password}
+            )
         except HttpError as exc:
             raise ConfigError(
                 f"login for users.{user.name} ({user.username}) failed at {exc}; check the "

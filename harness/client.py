@@ -52,7 +52,11 @@ class Frame:
         elif self.kind in ("handshake", "note"):
             body = self.text
         else:
-            body = self.text if len(self.text) <= _PREVIEW else f"{self.text[:_PREVIEW]}... ({self.size} bytes)"
+            body = (
+                self.text
+                if len(self.text) <= _PREVIEW
+                else f"{self.text[:_PREVIEW]}... ({self.size} bytes)"
+            )
         line = f"{self.at:8.3f}s {self.connection:>10} {arrow} {body}"
         for violation in self.violations:
             line += f"\n{'':>21}!! contract: {violation}"
@@ -66,7 +70,9 @@ class Transcript:
     started: float = field(default_factory=time.monotonic)
     frames: list[Frame] = field(default_factory=list)
 
-    def record(self, connection: str, direction: Direction, kind: FrameKind, **details: Any) -> Frame:
+    def record(
+        self, connection: str, direction: Direction, kind: FrameKind, **details: Any
+    ) -> Frame:
         frame = Frame(connection, direction, time.monotonic() - self.started, kind, **details)
         self.frames.append(frame)
         return frame
@@ -104,7 +110,12 @@ class HandshakeRejected(ExpectationFailed):
     """The server refused the WebSocket upgrade (an HTTP status instead of 101)."""
 
     def __init__(
-        self, url: str, status: int | None, body: bytes = b"", reason: str = "", answered: bool = True
+        self,
+        url: str,
+        status: int | None,
+        body: bytes = b"",
+        reason: str = "",
+        answered: bool = True,
     ) -> None:
         self.status = status
         self.body = body
@@ -124,7 +135,11 @@ class ConnectionEnded(ExpectationFailed):
     def __init__(self, waiting_for: str, code: int | None, reason: str) -> None:
         self.code = code
         self.reason = reason
-        shown = f"close {code} {reason}".strip() if code is not None else "the connection dropped without a close frame"
+        shown = (
+            f"close {code} {reason}".strip()
+            if code is not None
+            else "the connection dropped without a close frame"
+        )
         super().__init__(f"connection closed while waiting for {waiting_for}", received=shown)
 
 
@@ -182,7 +197,12 @@ class WsClient:
         """Connect; raises HandshakeRejected if the server answers the upgrade with an HTTP status."""
         transcript = transcript if transcript is not None else Transcript()
         shown_url = _redact(url)
-        transcript.record(label, "sent", "handshake", text=f"GET {shown_url}" + (f" Origin: {origin}" if origin else ""))
+        transcript.record(
+            label,
+            "sent",
+            "handshake",
+            text=f"GET {shown_url}" + (f" Origin: {origin}" if origin else ""),
+        )
         try:
             connection = await connect(
                 url,
@@ -197,7 +217,9 @@ class WsClient:
             )
         except InvalidStatus as exc:
             response = exc.response
-            transcript.record(label, "received", "handshake", text=f"HTTP {response.status_code} (refused)")
+            transcript.record(
+                label, "received", "handshake", text=f"HTTP {response.status_code} (refused)"
+            )
             raise HandshakeRejected(shown_url, response.status_code, response.body or b"") from None
         except (InvalidHandshake, OSError, TimeoutError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -227,7 +249,9 @@ class WsClient:
             await self._connection.send(payload)
         except ConnectionClosed as exc:
             self._record_close(exc)
-            raise ConnectionEnded("a send to complete", self.close_code, self.close_reason) from None
+            raise ConnectionEnded(
+                "a send to complete", self.close_code, self.close_reason
+            ) from None
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -252,7 +276,12 @@ class WsClient:
             return Message(payload, "", now, self.type_field)
         value, violations = self._check(payload)
         self.transcript.record(
-            self.label, "received", "text", text=payload, size=len(payload.encode()), violations=tuple(violations)
+            self.label,
+            "received",
+            "text",
+            text=payload,
+            size=len(payload.encode()),
+            violations=tuple(violations),
         )
         return Message(value, payload, now, self.type_field)
 
@@ -341,7 +370,9 @@ class WsClient:
                 ) from None
         return self.close_code, self.close_reason
 
-    async def round_trip(self, message: Mapping[str, Any], reply_type: str, timeout: float) -> tuple[Message, float]:
+    async def round_trip(
+        self, message: Mapping[str, Any], reply_type: str, timeout: float
+    ) -> tuple[Message, float]:
         """Send ``message`` and wait for ``reply_type``; returns the reply and seconds taken."""
         started = time.perf_counter()
         await self.send_json(message)
@@ -366,7 +397,9 @@ class WsClient:
         received = exc.rcvd
         self.close_code = received.code if received is not None else None
         self.close_reason = received.reason if received is not None else ""
-        self.transcript.record(self.label, "received", "close", close_code=self.close_code, text=self.close_reason)
+        self.transcript.record(
+            self.label, "received", "close", close_code=self.close_code, text=self.close_reason
+        )
 
 
 def _redact(url: str) -> str:

@@ -152,7 +152,9 @@ def python_command() -> str:
     return sys.executable
 
 
-def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> HarnessConfig:
+def load_config(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> HarnessConfig:
     """Load a config file (``None``: the bundled reference config).
 
     Raises ConfigError naming the file, the line and the field for anything it cannot use.
@@ -164,7 +166,9 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         raw = {}
     parser = _Parser(file)
     parser.expect_mapping(raw, "the top level")
-    parser.reject_unknown(raw, {"contract", "target", "confirmation", "users", "auth", "push", "timeouts"}, "")
+    parser.reject_unknown(
+        raw, {"contract", "target", "confirmation", "users", "auth", "push", "timeouts"}, ""
+    )
     contract = raw.get("contract")
     if contract is not None:
         contract = str((file.parent / str(contract)).resolve())
@@ -213,7 +217,8 @@ class _Parser:
         for key in node:
             if key not in allowed:
                 raise self.fail(
-                    node, f"unknown key {prefix + str(key)!r}; expected one of {', '.join(sorted(allowed))}"
+                    node,
+                    f"unknown key {prefix + str(key)!r}; expected one of {', '.join(sorted(allowed))}",
                 )
 
     def dataclass_section(self, cls: type, node: Any, name: str) -> Any:
@@ -229,13 +234,16 @@ class _Parser:
             if getattr(defaults, key) is not None and not isinstance(value, expected):
                 raise self.fail(node, f"{name}.{key} must be a {expected.__name__}, got {value!r}")
             if expected is float and value <= 0:
-                raise self.fail(node, f"{name}.{key} must be a positive number of seconds, got {value!r}")
+                raise self.fail(
+                    node, f"{name}.{key} must be a positive number of seconds, got {value!r}"
+                )
             values[key] = value
         instance = cls(**values)
         for key, allowed in (("method", _METHODS.get(name)),):
             if allowed and getattr(instance, key, None) not in allowed:
                 raise self.fail(
-                    node, f"{name}.{key} is {getattr(instance, key)!r}; expected one of {', '.join(allowed)}"
+                    node,
+                    f"{name}.{key} is {getattr(instance, key)!r}; expected one of {', '.join(allowed)}",
                 )
         return instance
 
@@ -251,7 +259,9 @@ class _Parser:
         values["env"] = {str(k): str(v) for k, v in env.items()}
         timeout = values.get("ready_timeout", TargetSpec.ready_timeout)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise self.fail(node, f"target.ready_timeout must be a positive number of seconds, got {timeout!r}")
+            raise self.fail(
+                node, f"target.ready_timeout must be a positive number of seconds, got {timeout!r}"
+            )
         values["ready_timeout"] = float(timeout) * factor
         return TargetSpec(**values)
 
@@ -275,13 +285,20 @@ class _Parser:
         values = dict(node)
         permissions = values.get("permissions") or []
         if not isinstance(permissions, list):
-            raise self.fail(node, f"users.{name}.permissions must be a list such as [grades.view], got {permissions!r}")
+            raise self.fail(
+                node,
+                f"users.{name}.permissions must be a list such as [grades.view], got {permissions!r}",
+            )
         values["permissions"] = frozenset(str(p) for p in permissions)
         user_id = values.get("user_id")
         if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
-            raise self.fail(node, f"users.{name}.user_id must be an integer, got {values['user_id']!r}")
+            raise self.fail(
+                node, f"users.{name}.user_id must be an integer, got {values['user_id']!r}"
+            )
         if not (values.get("token") or values.get("username")):
-            raise self.fail(node, f"users.{name} needs a 'username' (and 'password') or a static 'token'")
+            raise self.fail(
+                node, f"users.{name} needs a 'username' (and 'password') or a static 'token'"
+            )
         return UserSpec(name=name, **values)
 
 

@@ -69,7 +69,9 @@ class PushTrigger:
             )
         if push.method == "hook":
             if not push.hook:
-                raise ConfigError(f"{self.config.source}: push.method is hook but push.hook is not set")
+                raise ConfigError(
+                    f"{self.config.source}: push.method is hook but push.hook is not set"
+                )
             load_hook(push.hook, "push")(request, self.http_url)
             return
         headers = {}

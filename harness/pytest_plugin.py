@@ -16,20 +16,60 @@ from harness.targets import BACKENDS
 
 # (option, ini key, help, default). Every option can live in the ini file instead.
 _OPTIONS: list[tuple[str, str, str, str | None]] = [
-    ("--ws-backend", "ws_backend", f"how to get the server: {', '.join(BACKENDS)} (default: process)", None),
+    (
+        "--ws-backend",
+        "ws_backend",
+        f"how to get the server: {', '.join(BACKENDS)} (default: process)",
+        None,
+    ),
     ("--ws-url", "ws_url", "test a server that is already running at ws://HOST:PORT", None),
     ("--ws-command", "ws_command", "start command; placeholders {python} {host} {port}", None),
     ("--ws-cwd", "ws_cwd", "working directory of the start command", None),
     ("--ws-port", "ws_port", "port for the server (default: a free one on 127.0.0.1)", None),
-    ("--ws-ready-timeout", "ws_ready_timeout", "seconds to wait for the first WebSocket frame", None),
-    ("--ws-config", "ws_config", "harness config: users, auth, pushes (default: the reference target's)", None),
+    (
+        "--ws-ready-timeout",
+        "ws_ready_timeout",
+        "seconds to wait for the first WebSocket frame",
+        None,
+    ),
+    (
+        "--ws-config",
+        "ws_config",
+        "harness config: users, auth, pushes (default: the reference target's)",
+        None,
+    ),
     ("--ws-contract", "ws_contract", "AsyncAPI contract (default: the bundled one)", None),
-    ("--ws-log-dir", "ws_log_dir", "where server logs are kept (default: a temporary directory)", None),
+    (
+        "--ws-log-dir",
+        "ws_log_dir",
+        "where server logs are kept (default: a temporary directory)",
+        None,
+    ),
     ("--ws-log-lines", "ws_log_lines", "server log lines shown with a failure (default: 40)", None),
-    ("--ws-image", "ws_image", "docker backend: run this image instead of building target.dockerfile", None),
-    ("--ws-docker-network", "ws_docker_network", "docker backend: host or publish (default: host)", None),
-    ("--ws-fuzz-examples", "ws_fuzz_examples", "fuzz tests: Hypothesis examples per test (overrides the profile)", None),
-    ("--ws-fuzz-profile", "ws_fuzz_profile", "fuzz tests: Hypothesis profile, ci or thorough (default: ci)", None),
+    (
+        "--ws-image",
+        "ws_image",
+        "docker backend: run this image instead of building target.dockerfile",
+        None,
+    ),
+    (
+        "--ws-docker-network",
+        "ws_docker_network",
+        "docker backend: host or publish (default: host)",
+        None,
+    ),
+    (
+        "--ws-fuzz-examples",
+        "ws_fuzz_examples",
+        "fuzz tests: Hypothesis examples per test (overrides the profile)",
+        None,
+    ),
+    (
+        "--ws-fuzz-profile",
+        "ws_fuzz_profile",
+        "fuzz tests: Hypothesis profile, ci or thorough (default: ci)",
+        None,
+    ),
     ("--ws-fuzz-db", "ws_fuzz_db", "fuzz tests: Hypothesis example database directory", None),
 ]
 
@@ -87,14 +127,23 @@ _VALIDATORS = {
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ws-harness", "WebSocket conformance testing (ws-harness)")
     for option, ini, text, default in _OPTIONS:
-        group.addoption(option, dest=ini, type=_VALIDATORS.get(option, str), default=None, help=text)
+        group.addoption(
+            option, dest=ini, type=_VALIDATORS.get(option, str), default=None, help=text
+        )
         parser.addini(ini, text, default=default)
     group.addoption(
-        "--ws-env", dest="ws_env", action="append", type=_env, default=[], metavar="KEY=VALUE",
+        "--ws-env",
+        dest="ws_env",
+        action="append",
+        type=_env,
+        default=[],
+        metavar="KEY=VALUE",
         help="environment for the server (repeatable), e.g. TARGET_FAULTS=heartbeat_slow",
     )
     parser.addini("ws_env", "environment for the server, one KEY=VALUE per line", type="linelist")
-    parser.addini("ws_scenario_files", "glob of scenario files to collect", default="*.scenarios.yaml")
+    parser.addini(
+        "ws_scenario_files", "glob of scenario files to collect", default="*.scenarios.yaml"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

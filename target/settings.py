@@ -82,7 +82,9 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "max_connections": int(os.environ.get("TARGET_REDIS_MAX_CONNECTIONS", "2000")),
+                        "max_connections": int(
+                            os.environ.get("TARGET_REDIS_MAX_CONNECTIONS", "2000")
+                        ),
                         # redis-py 8 reads with a 5 s socket timeout, exactly channels_redis's
                         # 5 s BZPOPMIN wait: an idle consumer's receive times out and Daphne
                         # closes the connection 1011. Give reads room beyond the wait.

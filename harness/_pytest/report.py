@@ -17,6 +17,7 @@ from harness._pytest.fixtures import TRANSCRIPT_KEY
 from harness._pytest.session import SESSION_KEY, HarnessSession
 from harness.errors import HarnessError
 
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     session: HarnessSession = config.stash[SESSION_KEY]
     options = session.options
@@ -35,7 +36,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Generator[None, Any, None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[Any]
+) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
     transcript = item.stash.get(TRANSCRIPT_KEY, None)
@@ -90,9 +93,13 @@ def render_matrix(results: dict[tuple[str, str, str], list[str]]) -> list[str]:
             cells[key] = "ok"
         else:
             cells[key] = "skip"
-    lines = ["columns: " + "  ".join(f"{i}={route}/{auth}" for i, (route, auth) in enumerate(columns, 1))]
+    lines = [
+        "columns: " + "  ".join(f"{i}={route}/{auth}" for i, (route, auth) in enumerate(columns, 1))
+    ]
     width = max(len(m) for m in messages) + 2
-    lines.append("message".ljust(width) + "".join(str(i).ljust(5) for i in range(1, len(columns) + 1)))
+    lines.append(
+        "message".ljust(width) + "".join(str(i).ljust(5) for i in range(1, len(columns) + 1))
+    )
     for message in messages:
         row = "".join(cells[(route, message, auth)].ljust(5) for route, auth in columns)
         lines.append(message.ljust(width) + row)

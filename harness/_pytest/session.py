@@ -57,7 +57,10 @@ class HarnessSession:
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> HarnessSession:
-        env = dict(item.split("=", 1) for item in [*config.getini("ws_env"), *config.getoption("ws_env", [])])
+        env = dict(
+            item.split("=", 1)
+            for item in [*config.getini("ws_env"), *config.getoption("ws_env", [])]
+        )
         port = _option(config, "ws_port")
         timeout = _option(config, "ws_ready_timeout")
         options = TargetOptions(

@@ -24,8 +24,13 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--backend", choices=[b for b in BACKENDS if b != "url"], default="process")
     parser.add_argument("--command", help="start command with {python} {host} {port} placeholders")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                        help="environment for the server, e.g. TARGET_FAULTS=heartbeat_slow")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment for the server, e.g. TARGET_FAULTS=heartbeat_slow",
+    )
     parser.set_defaults(handler=serve)
 
 
@@ -38,7 +43,10 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with make_target(options, config, contract) as target:
         info = target.info
-        print(f"ws-harness: serving {info.ws_url} (http {info.http_url}) [{info.description}]", flush=True)
+        print(
+            f"ws-harness: serving {info.ws_url} (http {info.http_url}) [{info.description}]",
+            flush=True,
+        )
         print("ws-harness: Ctrl-C stops it", file=sys.stderr, flush=True)
         try:
             while not stop.wait(0.5):

@@ -47,7 +47,9 @@ class _Reader:
         doc = self.mapping(self.document, "document")
         version = str(doc.get("asyncapi", ""))
         if not version.startswith("3."):
-            raise self.fail(doc, "asyncapi", f"expected an AsyncAPI 3.x document, got {version or 'nothing'!r}")
+            raise self.fail(
+                doc, "asyncapi", f"expected an AsyncAPI 3.x document, got {version or 'nothing'!r}"
+            )
         info = self.mapping(doc.get("info", {}), "info")
         components = self.mapping(doc.get("components", {}), "components")
         raw_messages = self.mapping(components.get("messages", {}), "components.messages")
@@ -65,7 +67,9 @@ class _Reader:
         liveness = self.mapping(doc.get("x-liveness", {}), "x-liveness")
         request = liveness.get("send")
         if request is not None and not isinstance(request, Mapping):
-            raise self.fail(liveness, "x-liveness.send", "expected the message to send, e.g. {type: heartbeat}")
+            raise self.fail(
+                liveness, "x-liveness.send", "expected the message to send, e.g. {type: heartbeat}"
+            )
         return Contract(
             source=str(self.file),
             title=str(info.get("title", self.file.name)),
@@ -77,7 +81,10 @@ class _Reader:
             close_codes=self.close_codes(doc),
             error_message=str(errors.get("message", "error")),
             error_code_field=str(errors.get("code_field", "error_code")),
-            error_codes={str(k): str(v) for k, v in self.mapping(errors.get("codes", {}), "x-errors.codes").items()},
+            error_codes={
+                str(k): str(v)
+                for k, v in self.mapping(errors.get("codes", {}), "x-errors.codes").items()
+            },
             type_field=str(doc.get("x-message-type-field", "type")),
             max_message_bytes=limits.get("max_message_bytes"),
             liveness_request=dict(request) if request is not None else None,
@@ -88,7 +95,9 @@ class _Reader:
         codes = self.mapping(doc.get("x-close-codes", {}), "x-close-codes")
         for name, code in codes.items():
             if isinstance(code, bool) or not isinstance(code, int) or not 1000 <= code <= 4999:
-                raise self.fail(codes, f"x-close-codes.{name}", f"{code!r} is not a close code (1000-4999)")
+                raise self.fail(
+                    codes, f"x-close-codes.{name}", f"{code!r} is not a close code (1000-4999)"
+                )
         return {str(name): code for name, code in codes.items()}
 
     def routes(self, doc: Mapping[str, Any]) -> dict[str, Route]:
@@ -98,22 +107,35 @@ class _Reader:
             raw = self.mapping(raw, f"channels.{name}")
             address = raw.get("address")
             if not isinstance(address, str) or not address:
-                raise self.fail(raw, f"channels.{name}.address", "a route needs its path, e.g. ws/notify/")
+                raise self.fail(
+                    raw, f"channels.{name}.address", "a route needs its path, e.g. ws/notify/"
+                )
             auth = raw.get("x-auth", "optional")
             if auth not in _AUTH_MODES:
-                raise self.fail(raw, f"channels.{name}.x-auth", f"{auth!r} is not one of {', '.join(_AUTH_MODES)}")
-            parameters = tuple(self.mapping(raw.get("parameters", {}), f"channels.{name}.parameters"))
+                raise self.fail(
+                    raw,
+                    f"channels.{name}.x-auth",
+                    f"{auth!r} is not one of {', '.join(_AUTH_MODES)}",
+                )
+            parameters = tuple(
+                self.mapping(raw.get("parameters", {}), f"channels.{name}.parameters")
+            )
             placeholders = set(_PLACEHOLDER.findall(address))
             if placeholders != set(parameters):
                 shown = ", ".join(sorted(placeholders)) or "none"
                 raise self.fail(
-                    raw, f"channels.{name}.address",
+                    raw,
+                    f"channels.{name}.address",
                     f"{address!r} has placeholders {shown} but 'parameters' declares "
                     f"{', '.join(parameters) or 'none'}; declare each placeholder once",
                 )
             owner = raw.get("x-owner-parameter")
             if auth == "owner" and owner not in parameters:
-                raise self.fail(raw, f"channels.{name}.x-owner-parameter", "an owner route must name one of its parameters")
+                raise self.fail(
+                    raw,
+                    f"channels.{name}.x-owner-parameter",
+                    "an owner route must name one of its parameters",
+                )
             routes[name] = Route(
                 name=name,
                 address=address,
@@ -125,7 +147,9 @@ class _Reader:
             )
         return routes
 
-    def operations(self, doc: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, list[str]], dict[str, MessageKind]]:
+    def operations(
+        self, doc: Mapping[str, Any]
+    ) -> tuple[dict[str, str], dict[str, list[str]], dict[str, MessageKind]]:
         """Who sends each message (by component key), and which replies answer which request."""
         directions: dict[str, str] = {}
         replies: dict[str, list[str]] = {}
@@ -136,12 +160,18 @@ class _Reader:
             action = op.get("action")
             if action not in ("send", "receive"):
                 raise self.fail(op, f"operations.{op_name}.action", "must be 'send' or 'receive'")
-            keys = [self.message_key(ref, f"operations.{op_name}.messages") for ref in op.get("messages", [])]
+            keys = [
+                self.message_key(ref, f"operations.{op_name}.messages")
+                for ref in op.get("messages", [])
+            ]
             for key in keys:
                 directions[key] = "client" if action == "receive" else "server"
             reply = op.get("reply")
             if reply:
-                reply_keys = [self.message_key(ref, f"operations.{op_name}.reply.messages") for ref in reply.get("messages", [])]
+                reply_keys = [
+                    self.message_key(ref, f"operations.{op_name}.reply.messages")
+                    for ref in reply.get("messages", [])
+                ]
                 for request in keys:
                     replies[request] = reply_keys
                 for key in reply_keys:
@@ -163,16 +193,24 @@ class _Reader:
             return self.message_key(node, field)
         return target.rsplit("/", 1)[-1]
 
-    def message(self, key: str, raw: Any, directions: Mapping[str, str], kinds: Mapping[str, MessageKind]) -> Message:
+    def message(
+        self, key: str, raw: Any, directions: Mapping[str, str], kinds: Mapping[str, MessageKind]
+    ) -> Message:
         raw = self.mapping(raw, f"components.messages.{key}")
         if "payload" not in raw:
-            raise self.fail(raw, f"components.messages.{key}.payload", "every message needs a payload schema")
+            raise self.fail(
+                raw, f"components.messages.{key}.payload", "every message needs a payload schema"
+            )
         direction = directions.get(key)
         if direction is None:
-            raise self.fail(raw, f"components.messages.{key}", "no operation sends or receives this message")
+            raise self.fail(
+                raw, f"components.messages.{key}", "no operation sends or receives this message"
+            )
         tags = [t.get("name") for t in raw.get("tags", []) if isinstance(t, Mapping)]
         tagged = [t for t in _KIND_TAGS if t in tags]
-        kind: MessageKind = tagged[0] if tagged else kinds.get(key, "request" if direction == "client" else "push")
+        kind: MessageKind = (
+            tagged[0] if tagged else kinds.get(key, "request" if direction == "client" else "push")
+        )
         return Message(
             name=str(raw.get("name", key)),
             direction="client" if direction == "client" else "server",

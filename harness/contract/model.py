@@ -113,7 +113,9 @@ class Contract:
             return self.close_codes[name_or_code]
         except KeyError:
             known = ", ".join(self.close_codes)
-            raise KeyError(f"no close code named {name_or_code!r} in {self.source}; known: {known}") from None
+            raise KeyError(
+                f"no close code named {name_or_code!r} in {self.source}; known: {known}"
+            ) from None
 
     def error_code(self, name: str) -> str:
         """An error code from its symbolic name (``invalid_json``); unknown names pass as is."""

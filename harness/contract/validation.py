@@ -42,7 +42,9 @@ class FrameValidator:
 
     @cached_property
     def _registry(self) -> Registry:
-        resource = Resource.from_contents(dict(self.contract.document), default_specification=DRAFT7)
+        resource = Resource.from_contents(
+            dict(self.contract.document), default_specification=DRAFT7
+        )
         return Registry().with_resource(_CONTRACT_URI, resource)
 
     @cached_property
@@ -83,7 +85,9 @@ class FrameValidator:
             ]
         return [
             Violation(message_type, _json_path(error.absolute_path), error.message)
-            for error in sorted(validator.iter_errors(frame), key=lambda e: list(map(str, e.absolute_path)))
+            for error in sorted(
+                validator.iter_errors(frame), key=lambda e: list(map(str, e.absolute_path))
+            )
         ]
 
 

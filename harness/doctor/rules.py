@@ -128,10 +128,9 @@ def route_verdict(route: RouteProbe, obs: Observations) -> RouteVerdict:
         return RouteVerdict(route.name, False, "not probed")
     results = [(probe, *handshake_verdict(probe, route, obs)) for probe in route.declared]
     healthy = all(ok for _, ok, _ in results)
-    if healthy:
-        summary = results[0][2]  # the declared forms behave alike; the first says it
-    else:
-        summary = "; ".join(f"{p.path}: {why}" for p, ok, why in results if not ok)
+    # Healthy: the declared forms behave alike, so the first one's words say it for all.
+    failures = "; ".join(f"{p.path}: {why}" for p, ok, why in results if not ok)
+    summary = results[0][2] if healthy else failures
     return RouteVerdict(route.name, healthy, summary)
 
 

@@ -28,7 +28,13 @@ class ConnectPlan:
     origin: str | None
 
 
-def plan_connect(step: Connect, config: HarnessConfig, contract: Contract, http_url: str, params: Mapping[str, Any]) -> ConnectPlan:
+def plan_connect(
+    step: Connect,
+    config: HarnessConfig,
+    contract: Contract,
+    http_url: str,
+    params: Mapping[str, Any],
+) -> ConnectPlan:
     """Resolve a connect step's route, parameters, identity and origin."""
     auth = step.auth
     token_user = auth.user if auth.mode in ("user", "wrong_user") else None
@@ -51,7 +57,13 @@ def plan_connect(step: Connect, config: HarnessConfig, contract: Contract, http_
         origin = FOREIGN_ORIGIN
     elif origin == "same":
         origin = http_url
-    return ConnectPlan(path=path, user=user, token_user=token_user, bad_token=auth.mode == "bad_token", origin=origin)
+    return ConnectPlan(
+        path=path,
+        user=user,
+        token_user=token_user,
+        bad_token=auth.mode == "bad_token",
+        origin=origin,
+    )
 
 
 def reply_type(contract: Contract, request: Any) -> str | None:
@@ -70,8 +82,12 @@ def push_request(step: Push, config: HarnessConfig, data: Mapping[str, Any]) -> 
     if kind == "role":
         return PushRequest(type=step.type, audience="role", role=name, data=data)
     if kind == "subscribers":
-        return PushRequest(type=step.type, audience="subscribers", user_id=config.user(name).user_id, data=data)
-    return PushRequest(type=step.type, audience="user", user_id=config.user(step.to).user_id, data=data)
+        return PushRequest(
+            type=step.type, audience="subscribers", user_id=config.user(name).user_id, data=data
+        )
+    return PushRequest(
+        type=step.type, audience="user", user_id=config.user(step.to).user_id, data=data
+    )
 
 
 def padded_text(size: int) -> str:

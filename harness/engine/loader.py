@@ -55,13 +55,18 @@ class _FileParser:
             raise self.fail(document, "expected a top-level 'scenarios:' list")
         for key in document:
             if key != "scenarios" and not str(key).startswith("x-"):
-                raise self.fail(document, f"unknown top-level key {key!r}; use 'scenarios' (and x-* for anchors)")
+                raise self.fail(
+                    document,
+                    f"unknown top-level key {key!r}; use 'scenarios' (and x-* for anchors)",
+                )
         scenarios: list[m.Scenario] = []
         seen: set[str] = set()
         for entry in document["scenarios"]:
             for scenario in self.entry(entry):
                 if scenario.name in seen:
-                    raise self.fail(entry, f"two scenarios are named {scenario.name!r}; give each a unique id")
+                    raise self.fail(
+                        entry, f"two scenarios are named {scenario.name!r}; give each a unique id"
+                    )
                 seen.add(scenario.name)
                 scenarios.append(scenario)
         return scenarios
@@ -72,7 +77,10 @@ class _FileParser:
         allowed = {"id", "description", "message", "each", "steps", "markers"}
         unknown = set(entry) - allowed
         if unknown:
-            raise self.fail(entry, f"unknown scenario key {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}")
+            raise self.fail(
+                entry,
+                f"unknown scenario key {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}",
+            )
         base = entry.get("id")
         if not isinstance(base, str) or not base:
             raise self.fail(entry, "a scenario needs an 'id' (a short name such as heartbeat)")
@@ -97,14 +105,21 @@ class _FileParser:
         message = _fill(entry.get("message"), variables)
         if message is not None and message not in self.contract.messages:
             raise self.fail(entry, f"scenario {base!r}: message {message!r} is not in the contract")
-        parsed = tuple(self.step(_fill(raw, variables), line_of(raw, line_of(steps))) for raw in steps)
-        case_id = str(case.get("id") or "-".join(_UNSAFE_ID.sub("_", str(v)).strip("_") for v in variables.values()))
+        parsed = tuple(
+            self.step(_fill(raw, variables), line_of(raw, line_of(steps))) for raw in steps
+        )
+        case_id = str(
+            case.get("id")
+            or "-".join(_UNSAFE_ID.sub("_", str(v)).strip("_") for v in variables.values())
+        )
         name = f"{base}[{case_id}]" if case_id else base
         connects = [s for s in parsed if isinstance(s, m.Connect)]
         first = connects[0] if connects else None
         coverage = None
         if message and first is not None:
-            coverage = m.Coverage(route=first.route or "unknown_path", message=message, auth=first.auth.label)
+            coverage = m.Coverage(
+                route=first.route or "unknown_path", message=message, auth=first.auth.label
+            )
         auth_markers = {c.auth.mode for c in connects}
         # On an anonymous route every connection is anonymous, whatever token it presents.
         if any(c.route and self.contract.routes[c.route].auth == "anonymous" for c in connects):
@@ -127,34 +142,73 @@ class _FileParser:
 
     def step(self, raw: Any, line: int) -> m.Step:
         if not isinstance(raw, Mapping) or len(raw) != 1:
-            raise self.fail(raw, f"a step is a mapping with one keyword ({', '.join(sorted(self.parsers))})", line)
+            raise self.fail(
+                raw,
+                f"a step is a mapping with one keyword ({', '.join(sorted(self.parsers))})",
+                line,
+            )
         keyword, args = next(iter(raw.items()))
         parser = self.parsers.get(keyword)
         if parser is None:
-            raise self.fail(raw, f"unknown step {keyword!r}; expected one of {', '.join(sorted(self.parsers))}", line)
+            raise self.fail(
+                raw,
+                f"unknown step {keyword!r}; expected one of {', '.join(sorted(self.parsers))}",
+                line,
+            )
         return parser(self, args, line)
 
     def connect(self, args: Any, line: int) -> m.Connect:
         if isinstance(args, str):
             args = {"route": args}
-        options = self.options(args, "connect", line, {
-            "as", "route", "path", "auth", "params", "slash", "origin", "outcome", "close", "status", "confirmation",
-            "within",
-        })
+        options = self.options(
+            args,
+            "connect",
+            line,
+            {
+                "as",
+                "route",
+                "path",
+                "auth",
+                "params",
+                "slash",
+                "origin",
+                "outcome",
+                "close",
+                "status",
+                "confirmation",
+                "within",
+            },
+        )
         route = options.get("route")
         if route is not None and route not in self.contract.routes:
-            raise self.fail(args, f"connect: no route {route!r} in the contract; routes: {', '.join(self.contract.routes)}", line)
+            raise self.fail(
+                args,
+                f"connect: no route {route!r} in the contract; routes: {', '.join(self.contract.routes)}",
+                line,
+            )
         if route is None and options.get("path") is None:
-            raise self.fail(args, "connect needs a 'route' (a contract route name) or a raw 'path'", line)
+            raise self.fail(
+                args, "connect needs a 'route' (a contract route name) or a raw 'path'", line
+            )
         close = options.get("close")
         outcome = options.get("outcome", "closed" if close is not None else "accepted")
         if outcome not in ("accepted", "refused", "closed"):
-            raise self.fail(args, f"connect: outcome {outcome!r}; expected accepted, refused or closed", line)
+            raise self.fail(
+                args, f"connect: outcome {outcome!r}; expected accepted, refused or closed", line
+            )
         if close is not None:
             self.check_close_code(close, args, line)
         auth = self.auth(options.get("auth", "anonymous"), args, line)
-        if auth.mode == "wrong_user" and route is not None and self.contract.routes[route].owner_parameter is None:
-            raise self.fail(args, f"connect: auth wrong_user needs a route with an owner parameter, not {route!r}", line)
+        if (
+            auth.mode == "wrong_user"
+            and route is not None
+            and self.contract.routes[route].owner_parameter is None
+        ):
+            raise self.fail(
+                args,
+                f"connect: auth wrong_user needs a route with an owner parameter, not {route!r}",
+                line,
+            )
         return m.Connect(
             name=str(options.get("as", "client")),
             route=route,
@@ -174,18 +228,28 @@ class _FileParser:
     def auth(self, value: Any, node: Any, line: int) -> m.Auth:
         if isinstance(value, Mapping):
             mode = value.get("mode", "user")
-            auth = m.Auth(mode=mode, user=str(value.get("user", "primary")), other=str(value.get("other", "secondary")))
+            auth = m.Auth(
+                mode=mode,
+                user=str(value.get("user", "primary")),
+                other=str(value.get("other", "secondary")),
+            )
         elif isinstance(value, str) and value.startswith("user:"):
             auth = m.Auth(mode="user", user=value.split(":", 1)[1])
         else:
             auth = m.Auth(mode=value)
         if auth.mode not in m.AUTH_MODES:
-            raise self.fail(node, f"auth {value!r}; expected one of {', '.join(m.AUTH_MODES)} or user:<name>", line)
+            raise self.fail(
+                node,
+                f"auth {value!r}; expected one of {', '.join(m.AUTH_MODES)} or user:<name>",
+                line,
+            )
         return auth
 
     def send(self, args: Any, line: int) -> m.Send:
         if not isinstance(args, Mapping):
-            raise self.fail(args, "send takes the JSON message to send, e.g. {type: heartbeat}", line)
+            raise self.fail(
+                args, "send takes the JSON message to send, e.g. {type: heartbeat}", line
+            )
         if "message" in args:  # {on: b, message: {...}}: send on another connection
             options = self.options(args, "send", line, {"on", "message"})
             return m.Send(on=options.get("on"), message=options["message"], line=line)
@@ -197,10 +261,14 @@ class _FileParser:
         options = self.options(args, "send_text", line, {"on", "text", "size"})
         if "size" in options and not isinstance(options["size"], int):
             raise self.fail(args, "send_text: size must be a number of bytes", line)
-        return m.Send(on=options.get("on"), text=options.get("text"), size=options.get("size"), line=line)
+        return m.Send(
+            on=options.get("on"), text=options.get("text"), size=options.get("size"), line=line
+        )
 
     def send_binary(self, args: Any, line: int) -> m.Send:
-        options = self.options({"size": args} if isinstance(args, int) else args, "send_binary", line, {"on", "size"})
+        options = self.options(
+            {"size": args} if isinstance(args, int) else args, "send_binary", line, {"on", "size"}
+        )
         size = self.number(options.get("size", 1), "send_binary: size", args, line, integer=True)
         return m.Send(on=options.get("on"), binary=size, line=line)
 
@@ -211,19 +279,34 @@ class _FileParser:
         message_type = options.get("type")
         if message_type is not None and message_type not in self.contract.messages:
             raise self.fail(args, f"expect: message {message_type!r} is not in the contract", line)
-        return m.Expect(on=options.get("on"), type=message_type, match=dict(options.get("match") or {}),
-                        within=self.within(options, "expect", line), line=line)
+        return m.Expect(
+            on=options.get("on"),
+            type=message_type,
+            match=dict(options.get("match") or {}),
+            within=self.within(options, "expect", line),
+            line=line,
+        )
 
     def expect_reply(self, args: Any, line: int) -> m.Expect:
         options = self.options(args or {}, "expect_reply", line, {"on", "match", "within"})
-        return m.Expect(on=options.get("on"), type=None, match=dict(options.get("match") or {}),
-                        within=self.within(options, "expect_reply", line), line=line)
+        return m.Expect(
+            on=options.get("on"),
+            type=None,
+            match=dict(options.get("match") or {}),
+            within=self.within(options, "expect_reply", line),
+            line=line,
+        )
 
     def expect_error(self, args: Any, line: int) -> m.ExpectError:
         if isinstance(args, str):
             args = {"code": args}
         options = self.options(args, "expect_error", line, {"on", "code", "within"})
-        return m.ExpectError(on=options.get("on"), code=str(options.get("code", "")), within=options.get("within"), line=line)
+        return m.ExpectError(
+            on=options.get("on"),
+            code=str(options.get("code", "")),
+            within=options.get("within"),
+            line=line,
+        )
 
     def expect_close(self, args: Any, line: int) -> m.ExpectClose:
         if not isinstance(args, Mapping):
@@ -231,12 +314,18 @@ class _FileParser:
         options = self.options(args, "expect_close", line, {"on", "code", "within"})
         if options.get("code") is not None:
             self.check_close_code(options["code"], args, line)
-        return m.ExpectClose(on=options.get("on"), code=options.get("code"), within=options.get("within"), line=line)
+        return m.ExpectClose(
+            on=options.get("on"), code=options.get("code"), within=options.get("within"), line=line
+        )
 
     def expect_silence(self, args: Any, line: int) -> m.ExpectSilence:
         options = self.options(_on_shortcut(args), "expect_silence", line, {"on", "type", "within"})
-        return m.ExpectSilence(on=_names(options.get("on")), type=self.message_type(options, "expect_silence", line),
-                               within=self.within(options, "expect_silence", line), line=line)
+        return m.ExpectSilence(
+            on=_names(options.get("on")),
+            type=self.message_type(options, "expect_silence", line),
+            within=self.within(options, "expect_silence", line),
+            line=line,
+        )
 
     def expect_alive(self, args: Any, line: int) -> m.ExpectAlive:
         options = self.options(_on_shortcut(args), "expect_alive", line, {"on"})
@@ -246,20 +335,38 @@ class _FileParser:
     def push(self, args: Any, line: int) -> m.Push:
         options = self.options(args, "push", line, {"type", "to", "data"})
         push_type = options.get("type")
-        if push_type not in self.contract.messages or self.contract.messages[push_type].kind != "push":
+        if (
+            push_type not in self.contract.messages
+            or self.contract.messages[push_type].kind != "push"
+        ):
             pushes = ", ".join(p.name for p in self.contract.pushes())
-            raise self.fail(args, f"push: type {push_type!r} is not a push in the contract ({pushes})", line)
-        return m.Push(type=push_type, to=str(options.get("to", "primary")), data=dict(options.get("data") or {}), line=line)
+            raise self.fail(
+                args, f"push: type {push_type!r} is not a push in the contract ({pushes})", line
+            )
+        return m.Push(
+            type=push_type,
+            to=str(options.get("to", "primary")),
+            data=dict(options.get("data") or {}),
+            line=line,
+        )
 
     def expect_push(self, args: Any, line: int) -> m.ExpectPush:
         options = self.options(_on_shortcut(args), "expect_push", line, {"on", "type", "within"})
-        return m.ExpectPush(on=_names(options.get("on")), type=self.message_type(options, "expect_push", line, push=True),
-                            within=self.within(options, "expect_push", line), line=line)
+        return m.ExpectPush(
+            on=_names(options.get("on")),
+            type=self.message_type(options, "expect_push", line, push=True),
+            within=self.within(options, "expect_push", line),
+            line=line,
+        )
 
     def expect_no_push(self, args: Any, line: int) -> m.ExpectNoPush:
         options = self.options(_on_shortcut(args), "expect_no_push", line, {"on", "type", "within"})
-        return m.ExpectNoPush(on=_names(options.get("on")), type=self.message_type(options, "expect_no_push", line, push=True),
-                              within=self.within(options, "expect_no_push", line), line=line)
+        return m.ExpectNoPush(
+            on=_names(options.get("on")),
+            type=self.message_type(options, "expect_no_push", line, push=True),
+            within=self.within(options, "expect_no_push", line),
+            line=line,
+        )
 
     def close(self, args: Any, line: int) -> m.Close:
         options = self.options(_on_shortcut(args), "close", line, {"on", "code"})
@@ -268,7 +375,9 @@ class _FileParser:
         return m.Close(on=on[0] if on else None, code=code, line=line)
 
     def wait(self, args: Any, line: int) -> m.Wait:
-        return m.Wait(seconds=self.number(args, "wait takes a number of seconds;", args, line), line=line)
+        return m.Wait(
+            seconds=self.number(args, "wait takes a number of seconds;", args, line), line=line
+        )
 
     parsers: dict[str, Callable[[_FileParser, Any, int], m.Step]] = {
         "connect": connect,
@@ -294,24 +403,38 @@ class _FileParser:
         if args is None:
             return {}
         if not isinstance(args, Mapping):
-            raise self.fail(args, f"{keyword} takes a mapping with {', '.join(sorted(allowed))}", line)
+            raise self.fail(
+                args, f"{keyword} takes a mapping with {', '.join(sorted(allowed))}", line
+            )
         unknown = set(args) - allowed
         if unknown:
-            raise self.fail(args, f"{keyword}: unknown option {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}", line)
+            raise self.fail(
+                args,
+                f"{keyword}: unknown option {sorted(unknown)[0]!r}; expected {', '.join(sorted(allowed))}",
+                line,
+            )
         return args
 
     def number(self, value: Any, what: str, node: Any, line: int, integer: bool = False) -> Any:
         """A non-negative number (an int where ``integer``); booleans are not numbers."""
         kinds = int if integer else int | float
         if isinstance(value, bool) or not isinstance(value, kinds) or value < 0:
-            raise self.fail(node, f"{what} expected a {'whole ' if integer else ''}number, not {value!r}", line)
+            raise self.fail(
+                node, f"{what} expected a {'whole ' if integer else ''}number, not {value!r}", line
+            )
         return value if integer else float(value)
 
     def within(self, options: Mapping[str, Any], keyword: str, line: int) -> float | None:
         value = options.get("within")
-        return None if value is None else self.number(value, f"{keyword}: within (seconds)", options, line)
+        return (
+            None
+            if value is None
+            else self.number(value, f"{keyword}: within (seconds)", options, line)
+        )
 
-    def message_type(self, options: Mapping[str, Any], keyword: str, line: int, push: bool = False) -> str | None:
+    def message_type(
+        self, options: Mapping[str, Any], keyword: str, line: int, push: bool = False
+    ) -> str | None:
         """A message type the contract documents (a push type where ``push``), or None."""
         name = options.get("type")
         if name is None:

@@ -58,8 +58,10 @@ def _compare(got: Any, want: Any) -> str | None:
     shown = "nothing (field missing)" if got is _MISSING else repr(got)
     if isinstance(want, Mapping) and len(want) == 1 and next(iter(want)).startswith("$"):
         operator, operand = next(iter(want.items()))
-        return _operators[operator](got, operand, shown) if operator in _operators else (
-            f"unknown operator {operator!r}; use $contains, $in, $type, $absent or $not"
+        return (
+            _operators[operator](got, operand, shown)
+            if operator in _operators
+            else (f"unknown operator {operator!r}; use $contains, $in, $type, $absent or $not")
         )
     if got is _MISSING or not _equal(got, want):
         return f"received {shown}, documented {want!r}"
@@ -99,8 +101,10 @@ def _in(got: Any, operand: Any, shown: str) -> str | None:
 def _type(got: Any, operand: Any, shown: str) -> str | None:
     if operand not in _TYPES:
         return f"unknown type {operand!r}; use {', '.join(_TYPES)}"
-    if got is not _MISSING and isinstance(got, _TYPES[operand]) and not (
-        operand in ("integer", "number") and isinstance(got, bool)
+    if (
+        got is not _MISSING
+        and isinstance(got, _TYPES[operand])
+        and not (operand in ("integer", "number") and isinstance(got, bool))
     ):
         return None
     return f"received {shown}, documented a value of type {operand}"

@@ -9,6 +9,7 @@ fuzzers all drive the same engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -114,7 +115,9 @@ class _Run:
         name = name or self.last
         if name is None or name not in self.connections:
             known = ", ".join(self.connections) or "none yet"
-            raise ExpectationFailed(f"no open connection named {name!r} (connections: {known}); add a connect step first")
+            raise ExpectationFailed(
+                f"no open connection named {name!r} (connections: {known}); add a connect step first"
+            )
         return self.connections[name]
 
     def lookup(self, connection: _Connection | None) -> Callable[[str], Any]:
@@ -141,7 +144,7 @@ class _Run:
 
     def check_violations(self) -> None:
         for connection in self.connections.values():
-            new = connection.client.violations[connection.checked_violations:]
+            new = connection.client.violations[connection.checked_violations :]
             connection.checked_violations = len(connection.client.violations)
             if new:
                 raise ExpectationFailed(
@@ -154,7 +157,9 @@ class _Run:
 
     async def connect(self, step: model.Connect) -> None:
         params = resolve(dict(step.params), self.lookup(None))
-        plan = decisions.plan_connect(step, self.ctx.config, self.ctx.contract, self.ctx.target.http_url, params)
+        plan = decisions.plan_connect(
+            step, self.ctx.config, self.ctx.contract, self.ctx.target.http_url, params
+        )
         token = None
         if plan.bad_token:
             token = self.ctx.config.auth.bad_token
@@ -181,8 +186,14 @@ class _Run:
                         documented=f"HTTP {step.status}",
                     ) from None
                 return
-            documented = "HTTP 101, then a close frame" if step.outcome == "closed" else "HTTP 101 Switching Protocols"
-            raise ExpectationFailed(exc.title, received=exc.received, documented=documented) from None
+            documented = (
+                "HTTP 101, then a close frame"
+                if step.outcome == "closed"
+                else "HTTP 101 Switching Protocols"
+            )
+            raise ExpectationFailed(
+                exc.title, received=exc.received, documented=documented
+            ) from None
         connection = _Connection(client, plan.user)
         self.connections[step.name] = connection
         self.last = step.name
@@ -200,7 +211,8 @@ class _Run:
         if step.within is not None and elapsed > step.within:
             raise ExpectationFailed(
                 f"{step.name}: handshake and confirmation took {elapsed:.2f}s",
-                received=f"{elapsed:.2f}s", documented=f"at most {step.within:.2f}s",
+                received=f"{elapsed:.2f}s",
+                documented=f"at most {step.within:.2f}s",
             )
 
     async def confirm(self, connection: _Connection, step: model.Connect) -> None:
@@ -208,14 +220,19 @@ class _Run:
         if spec.message is None:
             return
         if spec.after == "connect":
-            await self.send_json(connection, resolve(dict(spec.connect_message), self.lookup(connection)))
+            await self.send_json(
+                connection, resolve(dict(spec.connect_message), self.lookup(connection))
+            )
         message = await connection.client.next_of_type(spec.message, self.timeouts.reply)
         connection.confirmation = message.value
         expected = resolve(dict(step.confirmation), self.lookup(connection))
         problems = matching.mismatches(message.value, expected)
         if problems:
-            raise ExpectationFailed(f"{spec.message} on {step.name} is not what {step.auth.label} should get",
-                                    received="; ".join(problems), documented=json.dumps(expected))
+            raise ExpectationFailed(
+                f"{spec.message} on {step.name} is not what {step.auth.label} should get",
+                received="; ".join(problems),
+                documented=json.dumps(expected),
+            )
 
     async def send_json(self, connection: _Connection, message: Any) -> None:
         connection.last_sent = message
@@ -239,27 +256,40 @@ class _Run:
         if wanted is None:
             raise ExpectationFailed(
                 "expect_reply: the last message sent has no documented reply",
-                received=json.dumps(connection.last_sent), documented="a request listed in the contract's operations",
+                received=json.dumps(connection.last_sent),
+                documented="a request listed in the contract's operations",
             )
         message = await connection.client.next_of_type(wanted, step.within or self.timeouts.reply)
         expected = dict(resolve(dict(step.match), self.lookup(connection)))
         correlation = self.ctx.contract.messages[wanted].correlation_field
-        if correlation and isinstance(connection.last_sent, Mapping) and correlation in connection.last_sent:
+        if (
+            correlation
+            and isinstance(connection.last_sent, Mapping)
+            and correlation in connection.last_sent
+        ):
             expected.setdefault(correlation, connection.last_sent[correlation])
         problems = matching.mismatches(message.value, expected)
         if problems:
-            raise ExpectationFailed(f"{wanted!r} on {connection.client.label} does not match",
-                                    received="; ".join(problems), documented=json.dumps(expected))
+            raise ExpectationFailed(
+                f"{wanted!r} on {connection.client.label} does not match",
+                received="; ".join(problems),
+                documented=json.dumps(expected),
+            )
 
     async def expect_error(self, step: model.ExpectError) -> None:
         connection = self.connection(step.on)
         contract = self.ctx.contract
-        message = await connection.client.next_of_type(contract.error_message, step.within or self.timeouts.reply)
+        message = await connection.client.next_of_type(
+            contract.error_message, step.within or self.timeouts.reply
+        )
         code = contract.error_code(step.code)
         problems = matching.mismatches(message.value, {contract.error_code_field: code})
         if problems:
-            raise ExpectationFailed(f"error frame without the documented {contract.error_code_field}",
-                                    received=message.text[:300], documented=f"{contract.error_code_field}: {code}")
+            raise ExpectationFailed(
+                f"error frame without the documented {contract.error_code_field}",
+                received=message.text[:300],
+                documented=f"{contract.error_code_field}: {code}",
+            )
 
     async def expect_close(self, step: model.ExpectClose) -> None:
         connection = self.connection(step.on)
@@ -268,9 +298,16 @@ class _Run:
             return
         wanted = self.ctx.contract.close_code(step.code)
         if code != wanted:
-            shown = f"close {code} {reason}".strip() if code is not None else "no close frame (the connection dropped)"
-            raise ExpectationFailed(f"{connection.client.label} closed with the wrong code",
-                                    received=shown, documented=f"close {wanted} ({step.code})")
+            shown = (
+                f"close {code} {reason}".strip()
+                if code is not None
+                else "no close frame (the connection dropped)"
+            )
+            raise ExpectationFailed(
+                f"{connection.client.label} closed with the wrong code",
+                received=shown,
+                documented=f"close {wanted} ({step.code})",
+            )
 
     async def expect_silence(self, step: model.ExpectSilence) -> None:
         names = step.on or (self.last,)
@@ -281,7 +318,9 @@ class _Run:
         connection = self.connection(step.on)
         contract = self.ctx.contract
         if contract.liveness_request is None or contract.liveness_reply is None:
-            raise ExpectationFailed("expect_alive needs x-liveness in the contract (a request and its reply)")
+            raise ExpectationFailed(
+                "expect_alive needs x-liveness in the contract (a request and its reply)"
+            )
         await self.send_json(connection, dict(contract.liveness_request))
         await connection.client.next_of_type(contract.liveness_reply, self.timeouts.reply)
 
@@ -293,13 +332,18 @@ class _Run:
             data[trace_field] = trace
         to = str(resolve(step.to, self.lookup(None)))
         request = decisions.push_request(replace(step, to=to), self.ctx.config, data)
-        self.transcript.note("harness", f"push {step.type} to {step.to}" + (f" ({trace_field}={trace})" if trace else ""))
+        self.transcript.note(
+            "harness",
+            f"push {step.type} to {step.to}" + (f" ({trace_field}={trace})" if trace else ""),
+        )
         await asyncio.to_thread(self.ctx.pushes.send, request)
         self.last_push = _LastPush(step.type, trace)
 
     def _is_last_push(self, push_type: str) -> Callable[[Any], bool]:
         trace_field = self.ctx.config.push.trace_field
-        trace = self.last_push.trace if self.last_push and self.last_push.type == push_type else None
+        trace = (
+            self.last_push.trace if self.last_push and self.last_push.type == push_type else None
+        )
         if not trace_field or trace is None:
             return lambda value: True
         return lambda value: matching.field_at(value, f"data.{trace_field}") == trace
@@ -308,11 +352,16 @@ class _Run:
         push_type = self._push_type(step.type)
         within = step.within or self.timeouts.push
         where = self._is_last_push(push_type)
-        await _all(self.connection(name).client.next_of_type(push_type, within, where) for name in step.on or (self.last,))
+        await _all(
+            self.connection(name).client.next_of_type(push_type, within, where)
+            for name in step.on or (self.last,)
+        )
 
     async def expect_no_push(self, step: model.ExpectNoPush) -> None:
         push_type = self._push_type(step.type)
-        await self.expect_silence(model.ExpectSilence(on=step.on, type=push_type, within=step.within))
+        await self.expect_silence(
+            model.ExpectSilence(on=step.on, type=push_type, within=step.within)
+        )
 
     def _push_type(self, declared: str | None) -> str:
         if declared:
@@ -334,10 +383,8 @@ class _Run:
 
     async def close_all(self) -> None:
         for connection in self.connections.values():
-            try:
+            with contextlib.suppress(Exception):  # best effort: the verdict is already decided
                 await connection.client.close()
-            except Exception:  # noqa: BLE001 - best effort: the verdict is already decided
-                pass
 
 
 async def _all(awaitables: Any) -> None:
@@ -355,14 +402,22 @@ async def run_scenario(scenario: model.Scenario, ctx: RunContext) -> Verdict:
     index, step = 0, None
     try:
         if scenario.needs_push and not ctx.pushes.available:
-            raise PushUnavailable(f"needs a push trigger; none is configured in {ctx.config.source} (push.method)")
+            raise PushUnavailable(
+                f"needs a push trigger; none is configured in {ctx.config.source} (push.method)"
+            )
         for index, step in enumerate(scenario.steps, 1):  # noqa: B007 - index used after the loop
             await run.run_step(step)
         return Verdict("passed", run.transcript, seconds=time.perf_counter() - started)
     except PushUnavailable as exc:
-        return Verdict("skipped", run.transcript, skip_reason=str(exc), seconds=time.perf_counter() - started)
+        return Verdict(
+            "skipped", run.transcript, skip_reason=str(exc), seconds=time.perf_counter() - started
+        )
     except (ExpectationFailed, TemplateError, KeyError, HarnessError) as exc:
-        where = f"step {index} ({step.keyword}) at {scenario.file}:{step.line}" if step else scenario.file
+        where = (
+            f"step {index} ({step.keyword}) at {scenario.file}:{step.line}"
+            if step
+            else scenario.file
+        )
         if isinstance(exc, ExpectationFailed):
             failure = Failure(exc.title, exc.received, exc.documented, where)
         elif isinstance(exc, HarnessError):

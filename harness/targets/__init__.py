@@ -66,14 +66,18 @@ def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe
     if name is None:
         plain = [route for route in contract.routes.values() if not route.parameters]
         if not plain:
-            raise ConfigError(f"{config.source}: set target.ready_route: every route has parameters")
+            raise ConfigError(
+                f"{config.source}: set target.ready_route: every route has parameters"
+            )
         name = plain[0].name
     try:
         route = contract.route(name)
         path = route.path()
     except KeyError as exc:
         raise ConfigError(f"{config.source}: target.ready_route: {exc.args[0]}") from None
-    return WebSocketProbe(path=path, confirmation=config.confirmation, attempt_timeout=config.timeouts.connect)
+    return WebSocketProbe(
+        path=path, confirmation=config.confirmation, attempt_timeout=config.timeouts.connect
+    )
 
 
 def make_target(options: TargetOptions, config: HarnessConfig, contract: Contract) -> Target:

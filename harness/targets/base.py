@@ -55,7 +55,9 @@ class Target(abc.ABC):
     @property
     def info(self) -> TargetInfo:
         if self._info is None:
-            raise RuntimeError("the target is not started; call start() or use it as a context manager")
+            raise RuntimeError(
+                "the target is not started; call start() or use it as a context manager"
+            )
         return self._info
 
     @abc.abstractmethod
@@ -70,7 +72,7 @@ class Target(abc.ABC):
     def logs(self, lines: int = 50) -> str:
         """The last ``lines`` lines the server wrote ("" when the backend cannot see them)."""
 
-    def check_still_ours(self) -> None:
+    def check_still_ours(self) -> None:  # noqa: B027 - optional; a no-op where nothing can be known
         """Raise PortInUseError if another process joined our port since start (cheap check)."""
 
     def __enter__(self) -> Target:

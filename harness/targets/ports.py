@@ -24,7 +24,11 @@ class Listener:
     username: str = ""
 
     def describe(self) -> str:
-        who = f"pid {self.pid}" if self.pid is not None else "an unknown process (no permission to see it)"
+        who = (
+            f"pid {self.pid}"
+            if self.pid is not None
+            else "an unknown process (no permission to see it)"
+        )
         command = f" ({self.cmdline})" if self.cmdline else ""
         return f"{who}{command} on {self.address}:{self.port}"
 

@@ -7,6 +7,7 @@ goes to a log file that outlives the run, so a CI page can show it.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shlex
@@ -82,7 +83,7 @@ class ProcessTarget(Target):
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
                 )
             except OSError as exc:
                 raise TargetError(
@@ -117,19 +118,13 @@ class ProcessTarget(Target):
             os.killpg(process.pid, signal.SIGTERM)
         except ProcessLookupError:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(_STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            pass
         for pid in family:  # SIGKILL whatever ignored SIGTERM, escaped children included
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         process.wait()
 
     def logs(self, lines: int = 50) -> str:
@@ -150,7 +145,9 @@ class ProcessTarget(Target):
 
     def _argv(self, port: int) -> list[str]:
         try:
-            text = self.command.format(python=shlex.quote(sys.executable), host=self.host, port=port)
+            text = self.command.format(
+                python=shlex.quote(sys.executable), host=self.host, port=port
+            )
             argv = shlex.split(text)
         except (KeyError, IndexError, ValueError) as exc:
             raise ConfigError(

@@ -116,10 +116,8 @@ def wait_until_ready(
         if attempt is None:
             return
         now = time.monotonic()
-        if attempt.kind == "starting":
-            wrong_since = None
-        else:
-            wrong_since = wrong_since or now
+        # A server still starting resets the clock; a wrong answer starts (or keeps) it.
+        wrong_since = None if attempt.kind == "starting" else wrong_since or now
         if wrong_since is not None and now - wrong_since >= _WRONG_ANSWER_GRACE:
             raise TargetNotReadyError(
                 f"the server at {info.ws_url} is up but not usable: {attempt.reason}. "
@@ -149,7 +147,9 @@ def check_listeners(info: TargetInfo, ours: set[int]) -> None:
 
 def fetch_identity(info: TargetInfo, spec: IdentitySpec, timeout: float = 2.0) -> dict[str, Any]:
     """GET the identity endpoint; {} if it does not answer JSON."""
-    request = urllib.request.Request(info.http_url + spec.path, headers={"Accept": "application/json"})
+    request = urllib.request.Request(
+        info.http_url + spec.path, headers={"Accept": "application/json"}
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
     try:
         with opener.open(request, timeout=timeout) as response:

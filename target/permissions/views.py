@@ -55,10 +55,7 @@ class LoginView(APIView):
         user = authenticate(request._request, username=username, password=password)
         if user is None:  # wrong password, unknown user, or inactive user
             return error("invalid credentials", None, status.HTTP_401_UNAUTHORIZED)
-        if kind == "jwt":
-            token = issue_jwt(user.pk)
-        else:
-            token = Token.objects.get_or_create(user=user)[0].key
+        token = issue_jwt(user.pk) if kind == "jwt" else Token.objects.get_or_create(user=user)[0].key
         return Response(
             {"token": token, "user_id": user.pk, "kind": "jwt" if kind == "jwt" else "drf"}
         )

@@ -26,8 +26,16 @@ def run_conformance(tmp_path: Path, *args: str) -> tuple[int, str, list[str], in
     """(exit code, output, failed test names, test count) of a conformance run."""
     junit = tmp_path / "junit.xml"
     command = [
-        sys.executable, "-m", "pytest", str(scenarios_dir()), "-q", "-p", "no:cacheprovider",
-        f"--junitxml={junit}", "--ws-ready-timeout=10", *args,
+        sys.executable,
+        "-m",
+        "pytest",
+        str(scenarios_dir()),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+        "--ws-ready-timeout=10",
+        *args,
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
     failed, total = [], 0
@@ -54,7 +62,9 @@ def test_matches_treats_brackets_literally() -> None:
 @pytest.mark.slow
 def test_clean_target_passes(tmp_path: Path) -> None:
     code, output, failed, total = run_conformance(tmp_path)
-    assert code == 0, f"the conformance suite fails against the clean target: {failed}\n{output[-3000:]}"
+    assert code == 0, (
+        f"the conformance suite fails against the clean target: {failed}\n{output[-3000:]}"
+    )
     assert total > 50 and not failed
 
 
@@ -63,7 +73,9 @@ def test_clean_target_passes(tmp_path: Path) -> None:
 def test_fault_is_caught_by_the_right_scenarios(fault: str, tmp_path: Path) -> None:
     spec = FAULTS[fault]
     extra = ["-k", spec["select"]] if spec.get("select") else []
-    code, output, failed, total = run_conformance(tmp_path, f"--ws-env=TARGET_FAULTS={fault}", *extra)
+    code, output, failed, total = run_conformance(
+        tmp_path, f"--ws-env=TARGET_FAULTS={fault}", *extra
+    )
     assert code == 1, f"{fault}: expected a failing run (exit 1), got {code}\n{output[-3000:]}"
     assert total, f"{fault}: no test ran\n{output[-3000:]}"
     patterns = spec["fail"]

@@ -25,10 +25,16 @@ LOCAL_BASE = "ws-harness/python-base:bookworm"
 def compose(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     if binary is None:
-        pytest.fail("docker-compose is not installed: scripts/start-dockerd.sh installs it", pytrace=False)
+        pytest.fail(
+            "docker-compose is not installed: scripts/start-dockerd.sh installs it", pytrace=False
+        )
     return subprocess.run(
         [binary, "-f", str(COMPOSE_FILE), "-p", "wsharnessgate", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

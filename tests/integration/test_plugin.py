@@ -42,7 +42,9 @@ def test_bad_url_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*expected ws://HOST:PORT or wss://HOST:PORT*"])
 
 
-def test_malformed_scenario_file_fails_collection_with_file_and_line(pytester: pytest.Pytester) -> None:
+def test_malformed_scenario_file_fails_collection_with_file_and_line(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makefile(
         ".scenarios.yaml",
         broken="scenarios:\n  - id: x\n    steps:\n      - connect: permissions\n      - teleport: {}\n",
@@ -54,36 +56,72 @@ def test_malformed_scenario_file_fails_collection_with_file_and_line(pytester: p
 
 def test_k_anonymous_selects_exactly_the_anonymous_scenarios(pytester: pytest.Pytester) -> None:
     everything = pytester.runpytest(SCENARIOS, "--co", "-q", "-p", "no:cacheprovider")
-    anonymous = pytester.runpytest(SCENARIOS, "--co", "-q", "-k", "anonymous", "-p", "no:cacheprovider")
-    marked = pytester.runpytest(SCENARIOS, "--co", "-q", "-m", "anonymous", "-p", "no:cacheprovider")
+    anonymous = pytester.runpytest(
+        SCENARIOS, "--co", "-q", "-k", "anonymous", "-p", "no:cacheprovider"
+    )
+    marked = pytester.runpytest(
+        SCENARIOS, "--co", "-q", "-m", "anonymous", "-p", "no:cacheprovider"
+    )
     ids = lambda result: {line for line in result.outlines if "::" in line}  # noqa: E731
     assert ids(anonymous) and ids(anonymous) < ids(everything)
     assert ids(anonymous) == ids(marked)  # the name and the marker agree
     assert not any("bad_token" in i or "wrong_user" in i for i in ids(anonymous))
 
 
-def test_conformance_against_an_already_running_server(pytester: pytest.Pytester, running_target: Target) -> None:
+def test_conformance_against_an_already_running_server(
+    pytester: pytest.Pytester, running_target: Target
+) -> None:
     result = pytester.runpytest_subprocess(
-        SCENARIOS, "-k", "heartbeat or permission_check", "--ws-url", running_target.info.ws_url, "-p", "no:cacheprovider"
+        SCENARIOS,
+        "-k",
+        "heartbeat or permission_check",
+        "--ws-url",
+        running_target.info.ws_url,
+        "-p",
+        "no:cacheprovider",
     )
     result.assert_outcomes(passed=12)
-    result.stdout.fnmatch_lines([f"ws-harness: backend url: {running_target.info.ws_url}*", "*ws-harness coverage*"])
+    result.stdout.fnmatch_lines(
+        [f"ws-harness: backend url: {running_target.info.ws_url}*", "*ws-harness coverage*"]
+    )
 
 
 def test_unreachable_url_fails_with_one_clear_line(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
-        SCENARIOS, "-k", "heartbeat", "--ws-url", "ws://127.0.0.1:9", "--ws-ready-timeout", "1", "-p", "no:cacheprovider"
+        SCENARIOS,
+        "-k",
+        "heartbeat",
+        "--ws-url",
+        "ws://127.0.0.1:9",
+        "--ws-ready-timeout",
+        "1",
+        "-p",
+        "no:cacheprovider",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*ws-harness: the server at ws://127.0.0.1:9 was not ready after 1s*Hint: start your server*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*ws-harness: the server at ws://127.0.0.1:9 was not ready after 1s*Hint: start your server*"
+        ]
+    )
     assert "Traceback" not in result.stdout.str()
 
 
-def test_push_scenarios_skip_without_a_push_trigger(pytester: pytest.Pytester, running_target: Target) -> None:
+def test_push_scenarios_skip_without_a_push_trigger(
+    pytester: pytest.Pytester, running_target: Target
+) -> None:
     config = Path(load_config().source).read_text().replace("method: http", "method: none")
     path = pytester.makefile(".yaml", nopush=config)
     result = pytester.runpytest_subprocess(
-        SCENARIOS, "-m", "push", "--ws-url", running_target.info.ws_url, f"--ws-config={path}", "-rs", "-p", "no:cacheprovider"
+        SCENARIOS,
+        "-m",
+        "push",
+        "--ws-url",
+        running_target.info.ws_url,
+        f"--ws-config={path}",
+        "-rs",
+        "-p",
+        "no:cacheprovider",
     )
     outcomes = result.parseoutcomes()
     assert outcomes.get("skipped", 0) >= 7 and "passed" not in outcomes and "failed" not in outcomes
@@ -92,8 +130,14 @@ def test_push_scenarios_skip_without_a_push_trigger(pytester: pytest.Pytester, r
 
 def test_junit_carries_transcript_and_server_log(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess(
-        SCENARIOS, "-k", "permission_check_held and anonymous", "--ws-env", "TARGET_FAULTS=wrong_request_id",
-        "--junitxml=report.xml", "-p", "no:cacheprovider",
+        SCENARIOS,
+        "-k",
+        "permission_check_held and anonymous",
+        "--ws-env",
+        "TARGET_FAULTS=wrong_request_id",
+        "--junitxml=report.xml",
+        "-p",
+        "no:cacheprovider",
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     failures = [f.text or "" for f in ET.parse(pytester.path / "report.xml").iter("failure")]
@@ -130,16 +174,20 @@ def test_hand_written_tests_get_fixtures_and_failure_transcripts(pytester: pytes
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*no 'no_such_reply' message within 0.3s*",
-        "*ws-harness frames*",
-        "*anonymous >> {\"type\": \"heartbeat\"}*",
-        "*ws-harness server log*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*no 'no_such_reply' message within 0.3s*",
+            "*ws-harness frames*",
+            '*anonymous >> {"type": "heartbeat"}*',
+            "*ws-harness server log*",
+        ]
+    )
 
 
 def test_xdist_gives_each_worker_its_own_server(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess(SCENARIOS, "-n", "2", "-k", "heartbeat or ping", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        SCENARIOS, "-n", "2", "-k", "heartbeat or ping", "-p", "no:cacheprovider"
+    )
     result.assert_outcomes(passed=8)
     result.stdout.fnmatch_lines(["*ws-harness coverage*"])
 
@@ -149,7 +197,9 @@ def test_the_cli_run_command_passes_arguments_to_pytest() -> None:
 
     done = subprocess.run(
         [sys.executable, "-m", "harness.cli", "run", "-k", "connect_user", "-q"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout

@@ -34,7 +34,8 @@ def http_server() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not listeners(port) and time.monotonic() < deadline:
@@ -49,14 +50,19 @@ def test_reference_target_is_ours_and_stops_cleanly() -> None:
     with target:
         info = target.info
         assert info.host == "127.0.0.1" and info.port != 8000
-        assert info.identity["pid"] in {info.pid, *[c.pid for c in psutil.Process(info.pid).children(recursive=True)]}
+        assert info.identity["pid"] in {
+            info.pid,
+            *[c.pid for c in psutil.Process(info.pid).children(recursive=True)],
+        }
         assert "target ready" in target.logs(20)
         pid = info.pid
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert not listeners(info.port)
 
 
-def test_port_held_by_a_plain_http_server_is_refused_naming_it(http_server: tuple[int, subprocess.Popen[bytes]]) -> None:
+def test_port_held_by_a_plain_http_server_is_refused_naming_it(
+    http_server: tuple[int, subprocess.Popen[bytes]],
+) -> None:
     port, process = http_server
     with pytest.raises(PortInUseError) as caught:
         reference_target(port=port).start()
@@ -66,7 +72,9 @@ def test_port_held_by_a_plain_http_server_is_refused_naming_it(http_server: tupl
 
 
 def test_a_plain_http_server_as_the_target_fails_fast_with_the_cause(tmp_path: Path) -> None:
-    target = reference_target(command="{python} -m http.server {port} --bind {host}", log_dir=str(tmp_path))
+    target = reference_target(
+        command="{python} -m http.server {port} --bind {host}", log_dir=str(tmp_path)
+    )
     started = time.monotonic()
     with pytest.raises(TargetNotReadyError) as caught:
         target.start()
@@ -78,7 +86,9 @@ def test_a_plain_http_server_as_the_target_fails_fast_with_the_cause(tmp_path: P
 def test_a_second_listener_on_the_port_is_named() -> None:
     with reference_target() as target:
         port = target.info.port
-        family, address = (socket.AF_INET6, "::1") if socket.has_ipv6 else (socket.AF_INET, "127.0.0.2")
+        family, address = (
+            (socket.AF_INET6, "::1") if socket.has_ipv6 else (socket.AF_INET, "127.0.0.2")
+        )
         stray = socket.socket(family, socket.SOCK_STREAM)
         try:
             stray.bind((address, port))
@@ -115,7 +125,8 @@ def test_unknown_fault_is_an_error_at_start(tmp_path: Path) -> None:
 def test_server_dies_with_a_killed_harness(tmp_path: Path) -> None:
     """SIGKILL the process that started the server: the server must not outlive it."""
     script = tmp_path / "hold.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys, time
         from harness.config import load_config
         from harness.contract import load_contract
@@ -124,7 +135,8 @@ def test_server_dies_with_a_killed_harness(tmp_path: Path) -> None:
         target.start()
         print(target.info.pid, flush=True)
         time.sleep(60)
-    """))
+    """)
+    )
     holder = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None
     server_pid = int(holder.stdout.readline())
@@ -139,5 +151,8 @@ def test_server_dies_with_a_killed_harness(tmp_path: Path) -> None:
         except psutil.NoSuchProcess:
             break
         time.sleep(0.1)
-    alive = psutil.pid_exists(server_pid) and psutil.Process(server_pid).status() != psutil.STATUS_ZOMBIE
+    alive = (
+        psutil.pid_exists(server_pid)
+        and psutil.Process(server_pid).status() != psutil.STATUS_ZOMBIE
+    )
     assert not alive, "the server outlived the harness that started it"

@@ -33,11 +33,14 @@ def redis_url() -> Iterator[str]:
     if binary is None:
         if os.environ.get("WS_HARNESS_SKIP_REDIS") == "1":
             pytest.skip("redis-server is not installed and WS_HARNESS_SKIP_REDIS=1")
-        pytest.fail("redis-server is not installed: apt-get install redis-server (or WS_HARNESS_SKIP_REDIS=1)")
+        pytest.fail(
+            "redis-server is not installed: apt-get install redis-server (or WS_HARNESS_SKIP_REDIS=1)"
+        )
     port = free_port()
     process = subprocess.Popen(
         [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not port_accepts("127.0.0.1", port) and time.monotonic() < deadline:
@@ -50,8 +53,10 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def two_servers(redis_url: str) -> Iterator[tuple[Target, Target]]:
     config, contract = load_config(), load_contract()
-    with make_target(TargetOptions(env={"REDIS_URL": redis_url}), config, contract) as first, \
-            make_target(TargetOptions(env={"REDIS_URL": redis_url}), config, contract) as second:
+    with (
+        make_target(TargetOptions(env={"REDIS_URL": redis_url}), config, contract) as first,
+        make_target(TargetOptions(env={"REDIS_URL": redis_url}), config, contract) as second,
+    ):
         yield first, second
 
 
@@ -60,7 +65,9 @@ def test_both_servers_use_the_redis_layer(two_servers: tuple[Target, Target]) ->
         assert server.info.identity["channel_layer"] == "RedisChannelLayer"
 
 
-async def test_a_push_through_one_server_reaches_a_client_of_the_other(two_servers: tuple[Target, Target]) -> None:
+async def test_a_push_through_one_server_reaches_a_client_of_the_other(
+    two_servers: tuple[Target, Target],
+) -> None:
     first, second = two_servers
     config = load_config()
     tokens_a = TokenProvider(config, first.info.http_url)
@@ -70,13 +77,20 @@ async def test_a_push_through_one_server_reaches_a_client_of_the_other(two_serve
     try:
         await client.next_of_type("connection_confirmed", 3)
         await anonymous.next_of_type("connection_confirmed", 3)
-        trigger = PushTrigger(config, second.info.http_url, TokenProvider(config, second.info.http_url))
-        user_push = PushRequest("cache_invalidation", "user", user_id=2, data={"cacheKeys": ["across"]})
+        trigger = PushTrigger(
+            config, second.info.http_url, TokenProvider(config, second.info.http_url)
+        )
+        user_push = PushRequest(
+            "cache_invalidation", "user", user_id=2, data={"cacheKeys": ["across"]}
+        )
         await asyncio.to_thread(trigger.send, user_push)
         pushed = await client.next_of_type("cache_invalidation", 5)
         assert pushed.value["data"]["cacheKeys"] == ["across"]
         await anonymous.expect_silence(0.5, "cache_invalidation")
-        await asyncio.to_thread(trigger.send, PushRequest("system_notification", "global", data={"message": "m", "priority": "low"}))
+        await asyncio.to_thread(
+            trigger.send,
+            PushRequest("system_notification", "global", data={"message": "m", "priority": "low"}),
+        )
         await client.next_of_type("system_notification", 5)
         await anonymous.next_of_type("system_notification", 5)
     finally:
@@ -84,7 +98,9 @@ async def test_a_push_through_one_server_reaches_a_client_of_the_other(two_serve
         await anonymous.close()
 
 
-async def test_heartbeats_under_load_keep_connections_open(two_servers: tuple[Target, Target]) -> None:
+async def test_heartbeats_under_load_keep_connections_open(
+    two_servers: tuple[Target, Target],
+) -> None:
     """100 connections x 20 heartbeats on the redis layer: every reply arrives, nothing closes 1011."""
     first, _ = two_servers
     contract = load_contract()
@@ -94,7 +110,9 @@ async def test_heartbeats_under_load_keep_connections_open(two_servers: tuple[Ta
         try:
             await client.next_of_type("connection_confirmed", 5)
             for _ in range(20):
-                await client.round_trip(dict(contract.liveness_request or {}), "heartbeat_response", 5)
+                await client.round_trip(
+                    dict(contract.liveness_request or {}), "heartbeat_response", 5
+                )
         finally:
             await client.close()
 
@@ -102,7 +120,9 @@ async def test_heartbeats_under_load_keep_connections_open(two_servers: tuple[Ta
     assert "Timeout reading" not in first.logs(200)
 
 
-async def test_an_idle_connection_survives_the_layers_blocking_wait(two_servers: tuple[Target, Target]) -> None:
+async def test_an_idle_connection_survives_the_layers_blocking_wait(
+    two_servers: tuple[Target, Target],
+) -> None:
     """Idle longer than channels_redis's 5 s BZPOPMIN: redis-py 8's default 5 s read timeout
     used to kill the consumer's receive loop and close the connection 1011."""
     first, _ = two_servers
