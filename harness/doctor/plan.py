@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from harness import urls
 from harness.contract import Contract, Route
 from harness.errors import ConfigError
 
@@ -28,17 +29,12 @@ class Endpoint:
     path: str  # "" or the path given in the URL (then it is the route to check)
 
     @property
-    def netloc(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
     def ws_url(self) -> str:
-        return f"{self.scheme}://{self.netloc}"
+        return urls.ws_url(self.scheme, self.host, self.port)
 
     @property
     def http_url(self) -> str:
-        return f"{'https' if self.scheme == 'wss' else 'http'}://{self.netloc}"
+        return urls.http_url(self.scheme, self.host, self.port)
 
     @property
     def same_origin(self) -> str:

@@ -226,13 +226,11 @@ class _Run:
         message = await connection.client.next_of_type(spec.message, self.timeouts.reply)
         connection.confirmation = message.value
         expected = resolve(dict(step.confirmation), self.lookup(connection))
-        problems = matching.mismatches(message.value, expected)
-        if problems:
-            raise ExpectationFailed(
-                f"{spec.message} on {step.name} is not what {step.auth.label} should get",
-                received="; ".join(problems),
-                documented=json.dumps(expected),
-            )
+        _require_match(
+            message.value,
+            expected,
+            f"{spec.message} on {step.name} is not what {step.auth.label} should get",
+        )
 
     async def send_json(self, connection: _Connection, message: Any) -> None:
         connection.last_sent = message
@@ -268,13 +266,9 @@ class _Run:
             and correlation in connection.last_sent
         ):
             expected.setdefault(correlation, connection.last_sent[correlation])
-        problems = matching.mismatches(message.value, expected)
-        if problems:
-            raise ExpectationFailed(
-                f"{wanted!r} on {connection.client.label} does not match",
-                received="; ".join(problems),
-                documented=json.dumps(expected),
-            )
+        _require_match(
+            message.value, expected, f"{wanted!r} on {connection.client.label} does not match"
+        )
 
     async def expect_error(self, step: model.ExpectError) -> None:
         connection = self.connection(step.on)
@@ -385,6 +379,15 @@ class _Run:
         for connection in self.connections.values():
             with contextlib.suppress(Exception):  # best effort: the verdict is already decided
                 await connection.client.close()
+
+
+def _require_match(value: Any, expected: Mapping[str, Any], title: str) -> None:
+    """Raise ExpectationFailed listing every field of ``value`` that differs from ``expected``."""
+    problems = matching.mismatches(value, expected)
+    if problems:
+        raise ExpectationFailed(
+            title, received="; ".join(problems), documented=json.dumps(expected)
+        )
 
 
 async def _all(awaitables: Any) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from harness import urls
+
 
 @dataclass(frozen=True)
 class TargetInfo:
@@ -33,15 +35,11 @@ class TargetInfo:
 
     @property
     def ws_url(self) -> str:
-        return f"{self.scheme}://{_netloc(self.host, self.port)}"
+        return urls.ws_url(self.scheme, self.host, self.port)
 
     @property
     def http_url(self) -> str:
-        return f"{'https' if self.scheme == 'wss' else 'http'}://{_netloc(self.host, self.port)}"
-
-
-def _netloc(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return urls.http_url(self.scheme, self.host, self.port)
 
 
 class Target(abc.ABC):

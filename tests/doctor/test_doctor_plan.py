@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import pytest
 
+from harness import urls
 from harness.contract import load_contract
 from harness.doctor.plan import heartbeat_pair, parse_url, routes_for
 from harness.doctor.servers import classify, classify_server_header
 from harness.errors import ConfigError
 
 
-@pytest.mark.parametrize(("cmdline", "kind", "server"), [
-    ("daphne -b 0.0.0.0 -p 8000 project.asgi:application", "asgi", "Daphne"),
-    ("/venv/bin/python /venv/bin/daphne -v 2 project.asgi:application", "asgi", "Daphne"),
-    ("uvicorn project.asgi:application --port 8000", "asgi", "Uvicorn"),
-    ("hypercorn project.asgi:application", "asgi", "Hypercorn"),
-    ("gunicorn -k uvicorn.workers.UvicornWorker project.asgi:application", "asgi",
-     "Gunicorn with an ASGI worker"),
-    ("gunicorn project.wsgi:application", "http_only", "Gunicorn (WSGI workers)"),
-    ("python -m target serve --port 8000", "asgi", "reference target (Daphne)"),
-    ("python manage.py runserver 0.0.0.0:8000", "http_only", "Django runserver"),
-    ("python3 -m http.server 8000", "http_only", "Python http.server"),
-    ("nginx: master process /usr/sbin/nginx", "proxy", "reverse proxy"),
-])
+@pytest.mark.parametrize(
+    ("cmdline", "kind", "server"),
+    [
+        ("daphne -b 0.0.0.0 -p 8000 project.asgi:application", "asgi", "Daphne"),
+        ("/venv/bin/python /venv/bin/daphne -v 2 project.asgi:application", "asgi", "Daphne"),
+        ("uvicorn project.asgi:application --port 8000", "asgi", "Uvicorn"),
+        ("hypercorn project.asgi:application", "asgi", "Hypercorn"),
+        (
+            "gunicorn -k uvicorn.workers.UvicornWorker project.asgi:application",
+            "asgi",
+            "Gunicorn with an ASGI worker",
+        ),
+        ("gunicorn project.wsgi:application", "http_only", "Gunicorn (WSGI workers)"),
+        ("python -m target serve --port 8000", "asgi", "reference target (Daphne)"),
+        ("python manage.py runserver 0.0.0.0:8000", "http_only", "Django runserver"),
+        ("python3 -m http.server 8000", "http_only", "Python http.server"),
+        ("nginx: master process /usr/sbin/nginx", "proxy", "reverse proxy"),
+    ],
+)
 def test_command_lines_are_classified(cmdline: str, kind: str, server: str) -> None:
     signature = classify(cmdline)
     assert signature is not None
@@ -35,16 +42,23 @@ def test_unknown_command_line() -> None:
     assert classify_server_header("WSGIServer/0.2 CPython/3.11.7").kind == "http_only"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("url", "netloc", "path"), [
-    ("ws://localhost:8000", "localhost:8000", ""),
-    ("http://127.0.0.1:8000/", "127.0.0.1:8000", ""),
-    ("ws://localhost:8000/ws/permissions/anonymous", "localhost:8000", "/ws/permissions/anonymous"),
-    ("wss://example.com", "example.com:443", ""),
-    ("ws://[::1]:9000", "[::1]:9000", ""),
-])
+@pytest.mark.parametrize(
+    ("url", "netloc", "path"),
+    [
+        ("ws://localhost:8000", "localhost:8000", ""),
+        ("http://127.0.0.1:8000/", "127.0.0.1:8000", ""),
+        (
+            "ws://localhost:8000/ws/permissions/anonymous",
+            "localhost:8000",
+            "/ws/permissions/anonymous",
+        ),
+        ("wss://example.com", "example.com:443", ""),
+        ("ws://[::1]:9000", "[::1]:9000", ""),
+    ],
+)
 def test_parse_url(url: str, netloc: str, path: str) -> None:
     endpoint = parse_url(url)
-    assert (endpoint.netloc, endpoint.path) == (netloc, path)
+    assert (urls.netloc(endpoint.host, endpoint.port), endpoint.path) == (netloc, path)
 
 
 def test_same_origin_omits_default_ports() -> None:

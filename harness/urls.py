@@ -1,0 +1,17 @@
+"""URL pieces shared by every layer that names a server: IPv6 hosts need brackets, and a
+ws:// server's plain-HTTP twin (for login, push and identity endpoints) is http://."""
+
+from __future__ import annotations
+
+
+def netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def ws_url(scheme: str, host: str, port: int) -> str:
+    return f"{scheme}://{netloc(host, port)}"
+
+
+def http_url(scheme: str, host: str, port: int) -> str:
+    """The HTTP URL of the same server: https for wss, http for ws."""
+    return f"{'https' if scheme == 'wss' else 'http'}://{netloc(host, port)}"
