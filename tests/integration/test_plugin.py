@@ -203,3 +203,110 @@ def test_the_cli_run_command_passes_arguments_to_pytest() -> None:
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout
+
+
+HOOKS = '''
+"""Hooks that speak the reference target's HTTP API, as a team's own module would."""
+import json
+import urllib.request
+
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+CALLS = []
+
+
+def _post(url, body, headers=None):
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    with OPENER.open(request, timeout=5) as response:
+        return json.loads(response.read() or b"null")
+
+
+def get_token(user, http_url):
+    return _post(http_url + "/api/auth/token/", {"username": user.username, "password": user.password})["token"]
+
+
+def push(request, http_url):
+    admin = _post(http_url + "/api/auth/token/", {"username": "admin", "password": "admin-pass"})["token"]
+    _post(http_url + "/api/permissions/notify/", request.body(), {"Authorization": "Token " + admin})
+'''
+
+
+def test_token_and_push_hooks_replace_the_http_defaults(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(team_hooks=HOOKS)
+    config = Path(load_config().source).read_text()
+    config = config.replace("method: login", "method: hook\n  hook: team_hooks:get_token")
+    config = config.replace("method: http", "method: hook\n  hook: team_hooks:push")
+    path = pytester.makefile(".yaml", hooks=config)
+    result = pytester.runpytest_subprocess(
+        SCENARIOS,
+        "-k",
+        "push_reaches_owner_only or connect_user",
+        f"--ws-config={path}",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=7)
+
+
+def test_confirmation_after_the_clients_connect_message(pytester: pytest.Pytester) -> None:
+    command = "{python} -m target serve --host {host} --port {port} --confirm-on connect"
+    config = Path(load_config().source).read_text().replace("after: accept", "after: connect")
+    path = pytester.makefile(".yaml", connect=config)
+    result = pytester.runpytest_subprocess(
+        SCENARIOS,
+        "-k",
+        "heartbeat or connect_user",
+        f"--ws-config={path}",
+        "--ws-command",
+        command,
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=7)
+    # The same server with the default convention never sends its confirmation: caught at start.
+    wrong = pytester.runpytest_subprocess(
+        SCENARIOS, "-k", "heartbeat", "--ws-command", command, "-p", "no:cacheprovider"
+    )
+    assert wrong.ret == pytest.ExitCode.TESTS_FAILED
+    wrong.stdout.fnmatch_lines(["*no first frame*set confirmation.after: connect*"])
+
+
+def test_ctrl_c_stops_the_server(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    pytester.makepyfile(
+        test_slow="""
+        import time
+
+        def test_holds_the_server(ws_target):
+            print("SERVER_PID", ws_target.pid, flush=True)
+            time.sleep(60)
+        """
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-s", "-p", "no:cacheprovider", str(pytester.path)],
+        cwd=pytester.path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    server_pid = None
+    deadline = time.monotonic() + 60
+    while server_pid is None and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if "SERVER_PID" in line:
+            server_pid = int(line.split("SERVER_PID")[1].split()[0])
+    assert server_pid and psutil.pid_exists(server_pid)
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=30)[0]
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output[-2000:]
+    assert (
+        not psutil.pid_exists(server_pid)
+        or psutil.Process(server_pid).status() == psutil.STATUS_ZOMBIE
+    )
