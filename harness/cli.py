@@ -39,7 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ws-harness", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="ws-harness",
+        description="Conformance, fuzz and load testing for real-time WebSocket services.",
+    )
     commands = parser.add_subparsers(metavar="COMMAND")
     commands.add_parser("run", help="run the conformance suite (arguments go to pytest)")
 
