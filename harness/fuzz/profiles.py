@@ -39,7 +39,7 @@ _QUIET = (
 _NO_EXPLAIN = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 
 #: Per profile: examples per payload test, runs of the state machine, steps per run.
-BUDGET = {"ci": (100, 8, 15), "thorough": (1000, 100, 40), "replay": (1, 1, 15)}
+BUDGET = {"ci": (200, 10, 15), "thorough": (1000, 100, 40), "replay": (1, 1, 15)}
 
 
 def build(
