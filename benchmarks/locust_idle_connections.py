@@ -63,6 +63,7 @@ def locust_role(port: int, connections: int, interval: float, hold: float) -> di
     ramp = time.monotonic() - started
     gevent.sleep(2)  # let the last confirmations land
     rss_connected = process.memory_info().rss
+    RunContext.of(environment).recorder.reset()  # heartbeat latency: steady state only
     open_now = sum(1 for user in runner.user_greenlets if user.args[0].connection is not None)
     gevent.sleep(hold)
     rss_end = process.memory_info().rss

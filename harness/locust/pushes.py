@@ -24,7 +24,7 @@ def user_audience(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-@dataclass
+@dataclass(eq=False)  # identity: thousands live in a set, and equal-looking ones are distinct
 class ConnectionRecord:
     """What one receiving connection saw, from confirmation to close."""
 
@@ -54,7 +54,7 @@ class PushLedger:
 
     def __init__(self) -> None:
         self.sends: dict[str, Send] = {}
-        self._open: list[ConnectionRecord] = []
+        self._open: set[ConnectionRecord] = set()
         self._closed: list[ConnectionRecord] = []
         self._unreported_sends: list[Send] = []
 
@@ -66,13 +66,13 @@ class PushLedger:
 
     def opened(self, audiences: Iterable[str], at: float) -> ConnectionRecord:
         record = ConnectionRecord(frozenset(audiences), at)
-        self._open.append(record)
+        self._open.add(record)
         return record
 
     def closed(self, record: ConnectionRecord, at: float) -> None:
         if record.closed_at is None:
             record.closed_at = at
-            self._open.remove(record)
+            self._open.discard(record)
             self._closed.append(record)
 
     # ------------------------------------------------------------ evaluation

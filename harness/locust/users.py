@@ -106,7 +106,9 @@ class WebSocketUser(User):
         self.connect()
 
     def on_stop(self) -> None:
-        self.disconnect()
+        # At a stop every user closes at once; waiting for each server's close frame made
+        # stopping 10,000 users take 12 s (the server answers them one by one). Send ours, go.
+        self.disconnect(wait=False)
 
     # ------------------------------------------------------------ addressing
     @property
@@ -166,11 +168,12 @@ class WebSocketUser(User):
     def ensure_connected(self) -> bool:
         return self.connection is not None or self.connect()
 
-    def disconnect(self) -> None:
-        """Close normally (bounded by ``close_timeout``); nothing is reported."""
+    def disconnect(self, wait: bool = True) -> None:
+        """Close normally: send a close frame and (``wait``) await the server's, bounded by
+        ``close_timeout``. Nothing is reported."""
         connection, self.connection = self.connection, None
         if connection is not None:
-            connection.close(timeout=self.close_timeout)
+            connection.close(timeout=self.close_timeout if wait else 0.0)
         self._forget()
 
     def _forget(self) -> None:
