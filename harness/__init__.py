@@ -10,6 +10,9 @@ The package is layered; data flows down, nothing flows back up::
 
 Everything a user may need to change for their own deployment (routes, field names, close
 codes, users, how to get a token, how to trigger a push) is configuration, never code.
+
+PYTEST_DONT_REWRITE: the harness reports failures itself; `python -m harness run` imports it
+before pytest starts, and pytest would warn that it cannot rewrite an imported plugin.
 """
 
 from harness.errors import HarnessError
