@@ -15,6 +15,7 @@ from harness.locust.wsconn import (
     WsConnection,
     WsError,
     check_handshake_response,
+    encode_client_frame,
     handshake_request,
 )
 
@@ -93,3 +94,29 @@ def test_handshake_request_and_accept_check() -> None:
 def test_only_ws_urls() -> None:
     with pytest.raises(WsError, match="only ws://"):
         Endpoint.parse("http://127.0.0.1/")
+
+
+@pytest.mark.parametrize("size", [0, 5, 125, 126, 300, 65535, 65536])
+def test_client_frames_are_masked_and_sized(size: int) -> None:
+    payload = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    frame = encode_client_frame(0x1, payload, mask=b"\x01\x02\x03\x04")
+    assert frame[0] == 0x81 and frame[1] & 0x80
+    length, offset = frame[1] & 0x7F, 2
+    if length == 126:
+        length, offset = int.from_bytes(frame[2:4], "big"), 4
+    elif length == 127:
+        length, offset = int.from_bytes(frame[2:10], "big"), 10
+    assert length == size
+    mask, body = frame[offset:offset + 4], frame[offset + 4:]
+    assert bytes(b ^ mask[i % 4] for i, b in enumerate(body)) == payload
+
+
+def test_frames_of_every_size_arrive_whole(echo_server: EchoServer) -> None:
+    """Small frames take the fast decoder, split ones wait for their rest, a 64-bit-length
+    frame hands the stream to wsproto, and later frames still arrive intact."""
+    connection = WsConnection.open(echo_server.url, TIMEOUT)
+    for text in ("x" * 300, "é" * 40_000, "y" * 100_000, "small"):
+        connection.send_text(text)
+        received = connection.receive(TIMEOUT)
+        assert received is not None and received.data == text
+    connection.close()
