@@ -133,14 +133,21 @@ async def open_confirmed(
     confirmation = config.confirmation
     if confirmation.message is None:
         return client, None
-    if confirmation.after == "connect":
-        user = config.user(identity.user) if identity.user else None
-        namespace = {"user": {"user_id": user.user_id if user else 0}}
-        await client.send_json(
-            resolve(dict(confirmation.connect_message), lambda e: dotted(namespace, e))
-        )
+    await send_hello(ctx, identity, client)
     frame = await client.next_of_type(confirmation.message, config.timeouts.reply)
     return client, frame.value
+
+
+async def send_hello(ctx: RunContext, identity: Identity, client: WsClient) -> None:
+    """Send the config's ``connect`` message when the server confirms only after one."""
+    confirmation = ctx.config.confirmation
+    if confirmation.message is None or confirmation.after != "connect":
+        return
+    user = ctx.config.user(identity.user) if identity.user else None
+    namespace = {"user": {"user_id": user.user_id if user else 0}}
+    await client.send_json(
+        resolve(dict(confirmation.connect_message), lambda e: dotted(namespace, e))
+    )
 
 
 async def liveness(ctx: RunContext, identity: Identity, transcript: Transcript) -> str | None:

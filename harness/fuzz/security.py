@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from harness.client import ExpectationFailed, HandshakeRejected, Transcript, WsClient
 from harness.engine.runner import RunContext
-from harness.fuzz.driver import Identity, endpoint, liveness, open_confirmed
+from harness.fuzz.driver import Identity, endpoint, liveness, open_confirmed, send_hello
 
 FOREIGN_ORIGINS = (
     "http://evil.example",
@@ -80,9 +80,15 @@ class Attempt:
 
 
 async def attempt(
-    ctx: RunContext, url: str, transcript: Transcript, label: str, origin: str | None = None
+    ctx: RunContext,
+    url: str,
+    transcript: Transcript,
+    label: str,
+    origin: str | None = None,
+    identity: Identity | None = None,
 ) -> Attempt:
-    """Connect to ``url``; wait for a confirmation or a close (bounded)."""
+    """Connect to ``url`` (as ``identity``, for the hello some servers await); wait for a
+    confirmation or a close (bounded)."""
     client: WsClient | None = None
     try:
         client = await WsClient.open(
@@ -97,6 +103,10 @@ async def attempt(
     except HandshakeRejected as exc:
         return Attempt(status=exc.status, error="" if exc.status else str(exc).splitlines()[0])
     try:
+        try:
+            await send_hello(ctx, identity or Identity(_route(ctx, "optional")), client)
+        except ExpectationFailed:  # refused before the hello could be sent
+            return Attempt(close_code=client.close_code)
         confirmation = ctx.config.confirmation.message
         if confirmation is None:  # no confirmation: a close within the close timeout refuses
             try:
