@@ -14,64 +14,29 @@ import pytest
 
 from harness.targets import BACKENDS
 
-# (option, ini key, help, default). Every option can live in the ini file instead.
-_OPTIONS: list[tuple[str, str, str, str | None]] = [
-    (
-        "--ws-backend",
-        "ws_backend",
-        f"how to get the server: {', '.join(BACKENDS)} (default: process)",
-        None,
-    ),
-    ("--ws-url", "ws_url", "test a server that is already running at ws://HOST:PORT", None),
-    ("--ws-command", "ws_command", "start command; placeholders {python} {host} {port}", None),
-    ("--ws-cwd", "ws_cwd", "working directory of the start command", None),
-    ("--ws-port", "ws_port", "port for the server (default: a free one on 127.0.0.1)", None),
-    (
-        "--ws-ready-timeout",
-        "ws_ready_timeout",
-        "seconds to wait for the first WebSocket frame",
-        None,
-    ),
-    (
-        "--ws-config",
-        "ws_config",
-        "harness config: users, auth, pushes (default: the reference target's)",
-        None,
-    ),
-    ("--ws-contract", "ws_contract", "AsyncAPI contract (default: the bundled one)", None),
-    (
-        "--ws-log-dir",
-        "ws_log_dir",
-        "where server logs are kept (default: a temporary directory)",
-        None,
-    ),
-    ("--ws-log-lines", "ws_log_lines", "server log lines shown with a failure (default: 40)", None),
-    (
-        "--ws-image",
-        "ws_image",
-        "docker backend: run this image instead of building target.dockerfile",
-        None,
-    ),
-    (
-        "--ws-docker-network",
-        "ws_docker_network",
-        "docker backend: host or publish (default: host)",
-        None,
-    ),
-    (
-        "--ws-fuzz-examples",
-        "ws_fuzz_examples",
-        "fuzz tests: Hypothesis examples per test (overrides the profile)",
-        None,
-    ),
-    (
-        "--ws-fuzz-profile",
-        "ws_fuzz_profile",
-        "fuzz tests: Hypothesis profile, ci or thorough (default: ci)",
-        None,
-    ),
-    ("--ws-fuzz-db", "ws_fuzz_db", "fuzz tests: Hypothesis example database directory", None),
+# (option, help). Every option is also an ini key: "--ws-log-dir" -> "ws_log_dir".
+_OPTIONS: list[tuple[str, str]] = [
+    ("--ws-backend", f"how to get the server: {', '.join(BACKENDS)} (default: process)"),
+    ("--ws-url", "test a server that is already running at ws://HOST:PORT"),
+    ("--ws-command", "start command; placeholders {python} {host} {port}"),
+    ("--ws-cwd", "working directory of the start command"),
+    ("--ws-port", "port for the server (default: a free one on 127.0.0.1)"),
+    ("--ws-ready-timeout", "seconds to wait for the first WebSocket frame"),
+    ("--ws-config", "harness config: users, auth, pushes (default: the reference target's)"),
+    ("--ws-contract", "AsyncAPI contract (default: the bundled one)"),
+    ("--ws-log-dir", "where server logs are kept (default: a temporary directory)"),
+    ("--ws-log-lines", "server log lines shown with a failure (default: 40)"),
+    ("--ws-image", "docker backend: run this image instead of building target.dockerfile"),
+    ("--ws-docker-network", "docker backend: host or publish (default: host)"),
+    ("--ws-fuzz-examples", "fuzz tests: Hypothesis examples per test (overrides the profile)"),
+    ("--ws-fuzz-profile", "fuzz tests: Hypothesis profile, ci, thorough or replay (default: ci)"),
+    ("--ws-fuzz-db", "fuzz tests: Hypothesis example database directory"),
+    ("--ws-fuzz-deviations", "fuzz tests: YAML of known contract deviations to tolerate"),
 ]
+
+
+def _ini_name(option: str) -> str:
+    return option.lstrip("-").replace("-", "_")
 
 
 def _backend(value: str) -> str:
@@ -89,6 +54,12 @@ def _url(value: str) -> str:
 def _port(value: str) -> str:
     if not value.isdigit() or not 0 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError(f"{value!r}: expected a port number from 0 to 65535")
+    return value
+
+
+def _count(value: str) -> str:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected a whole number of at least 1")
     return value
 
 
@@ -120,17 +91,18 @@ _VALIDATORS = {
     "--ws-ready-timeout": _seconds,
     "--ws-log-lines": _port,
     "--ws-docker-network": _network,
-    "--ws-fuzz-examples": _port,
+    "--ws-fuzz-examples": _count,
 }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ws-harness", "WebSocket conformance testing (ws-harness)")
-    for option, ini, text, default in _OPTIONS:
+    for option, text in _OPTIONS:
+        ini = _ini_name(option)
         group.addoption(
             option, dest=ini, type=_VALIDATORS.get(option, str), default=None, help=text
         )
-        parser.addini(ini, text, default=default)
+        parser.addini(ini, text, default=None)
     group.addoption(
         "--ws-env",
         dest="ws_env",
@@ -167,3 +139,10 @@ def pytest_configure(config: pytest.Config) -> None:
     for module in (collect, fixtures, report):
         config.pluginmanager.register(module, f"ws-harness-{module.__name__.rsplit('.', 1)[-1]}")
     config.pluginmanager.register(report.CoverageMatrix(), "ws-harness-matrix")
+    try:  # the fuzz extra (hypothesis, hypothesis-jsonschema) is optional
+        from harness.fuzz import fixtures as fuzz_fixtures
+        from harness.fuzz import profiles as fuzz_profiles
+    except ImportError:
+        return
+    fuzz_profiles.register(config)
+    config.pluginmanager.register(fuzz_fixtures, "ws-harness-fuzz")

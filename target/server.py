@@ -106,6 +106,7 @@ def serve(host: str, port: int, verbose: bool) -> int:
 
     from target.asgi import application  # isort: skip
     from target.bootstrap import prepare_database  # isort: skip
+    from django.conf import settings  # isort: skip
 
     prepare_database()
 
@@ -119,7 +120,10 @@ def serve(host: str, port: int, verbose: bool) -> int:
         signal_handlers=True,
         action_logger=AccessLogGenerator(sys.stderr) if verbose else None,
         verbosity=2 if verbose else 1,
-        websocket_max_message_size=65536,
+        # autobahn applies this limit to outgoing frames too: a reply echoing a request just
+        # under the 64 KiB limit can be larger than it. The consumer enforces 64 KiB on what
+        # arrives (close 1009); autobahn's own limit is only the backstop, at twice that.
+        websocket_max_message_size=2 * settings.TARGET_MAX_MESSAGE_BYTES,
         application_close_timeout=1,
         on_ready=on_ready,
     )

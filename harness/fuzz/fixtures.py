@@ -12,21 +12,31 @@ connections never see another module's pushes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.engine.runner import RunContext
 from harness.fuzz.driver import FuzzDriver, Identity, LoopRunner
-from harness.fuzz.properties import Deviation
+from harness.fuzz.properties import Deviation, load_deviations
 
 if TYPE_CHECKING:
     from harness.fuzz.mutations import Mutations
 
 
 @pytest.fixture(scope="session")
-def ws_fuzz_deviations() -> tuple[Deviation, ...]:
-    return ()
+def ws_fuzz_deviations(request: pytest.FixtureRequest) -> tuple[Deviation, ...]:
+    """The deviations file of --ws-fuzz-deviations / ws_fuzz_deviations (none by default)."""
+    config = request.config
+    given = config.getoption("ws_fuzz_deviations", default=None)
+    if given:
+        return load_deviations(Path(given))
+    ini = config.getini("ws_fuzz_deviations")
+    if not ini:
+        return ()
+    base = config.inipath.parent if config.inipath else config.rootpath
+    return load_deviations(base / ini)
 
 
 @pytest.fixture(scope="module")

@@ -158,7 +158,8 @@ class PermissionConsumer(AsyncWebsocketConsumer):
 
     # ----------------------------------------------------------------- frames
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        text = json.dumps(frame)
+        # Raw UTF-8, not \uXXXX escapes: escaping can blow an echoed field up sixfold.
+        text = json.dumps(frame, ensure_ascii=False)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("-> %s %s", self.channel_name, text)
         await self.send(text_data=text)
