@@ -12,7 +12,8 @@
 # 4. runs scripts/build-base-image.sh (ws-harness/python-base:bookworm + build/docker-wheels).
 #
 # If the engine cannot start it says so loudly and exits non-zero: the docker tests must not
-# be skipped silently. (Set WS_HARNESS_SKIP_DOCKER=1 for pytest to skip them on purpose.)
+# be skipped silently. (Without an engine, pytest skips them with the reason unless
+# WS_HARNESS_REQUIRE_SERVICES=1, which .ci/run sets, turns that into a failure.)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,7 +1,8 @@
 """Fixtures for the docker-backend tests: an engine, or a loud failure.
 
-When no engine answers, every test that needs one FAILS with the one-line engine message;
-``WS_HARNESS_SKIP_DOCKER=1`` turns that into a skip with the same reason. Never a silent pass.
+When no engine answers, every test that needs one is skipped with the one-line engine message
+(how to start one), visible in the summary; under ``WS_HARNESS_REQUIRE_SERVICES=1`` (set by
+.ci/run) it FAILS instead, so CI can never pass without having run them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from harness.contract import load_contract
 from harness.targets import TargetOptions, make_target
 from harness.targets.base import Target
 
-SKIP_ENV = "WS_HARNESS_SKIP_DOCKER"
+REQUIRE_ENV = "WS_HARNESS_REQUIRE_SERVICES"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "docker: needs a Docker engine (WS_HARNESS_SKIP_DOCKER=1 skips)"
+        "markers", "docker: needs a Docker engine (skipped without one, unless required)"
     )
     config.addinivalue_line(
         "markers", "slow: end-to-end tests that start servers or several pytest runs"
@@ -37,9 +38,9 @@ def docker_client() -> Iterator[Any]:
 
     problem = engine_problem()
     if problem is not None:
-        if os.environ.get(SKIP_ENV) == "1":
-            pytest.skip(f"{SKIP_ENV}=1: {problem}")
-        pytest.fail(f"{problem} (set {SKIP_ENV}=1 to skip the docker tests)", pytrace=False)
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{problem} ({REQUIRE_ENV}=1: the docker tests must run)", pytrace=False)
+        pytest.skip(f"{problem} (CI sets {REQUIRE_ENV}=1 to make this a failure)")
     client = connect()
     yield client
     client.close()
