@@ -125,9 +125,18 @@ def finish(environment: Any) -> list[str]:
     print(format_table(summaries), flush=True)
     extras = [f"{name}={value:.4g}" for name, value in figures.items() if value is not None]
     print("ws-harness: " + " ".join(extras), flush=True)
-    failures = evaluate(context.options.thresholds, measured)
+    limits = context.options.thresholds
+    failures = evaluate(limits, measured)
     for failure in failures:
         print(f"ws-harness: {failure}", file=sys.stderr, flush=True)
     if failures:
         environment.process_exit_code = 1
+    elif any(value is not None for value in vars(limits).values()):
+        # Thresholds given and met decide the exit code: failed requests are judged by
+        # --max-fail-ratio, not by Locust's "any failure -> 1". Crashed tasks still fail.
+        runner = environment.runner
+        crashed = bool(getattr(runner, "exceptions", None))
+        environment.process_exit_code = 1 if crashed else 0
+        if not crashed:
+            print("ws-harness: all thresholds met", flush=True)
     return failures
