@@ -27,7 +27,7 @@ _OPTIONS: list[tuple[str, str]] = [
     ("--ws-log-dir", "where server logs are kept (default: a temporary directory)"),
     ("--ws-log-lines", "server log lines shown with a failure (default: 40)"),
     ("--ws-image", "docker backend: run this image instead of building target.dockerfile"),
-    ("--ws-docker-network", "docker backend: host or publish (default: host)"),
+    ("--ws-docker-network", "docker backend: auto, host or publish (default: auto)"),
     ("--ws-fuzz-examples", "fuzz tests: Hypothesis examples per test (overrides the profile)"),
     ("--ws-fuzz-profile", "fuzz tests: Hypothesis profile, ci, thorough or replay (default: ci)"),
     ("--ws-fuzz-db", "fuzz tests: Hypothesis example database directory"),
@@ -73,8 +73,8 @@ def _seconds(value: str) -> str:
 
 
 def _network(value: str) -> str:
-    if value not in ("host", "publish"):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected host or publish")
+    if value not in ("auto", "host", "publish"):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected auto, host or publish")
     return value
 
 

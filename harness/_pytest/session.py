@@ -73,7 +73,7 @@ class HarnessSession:
             ready_timeout=float(timeout) if timeout else None,
             log_dir=_path_option(config, "ws_log_dir"),
             image=_option(config, "ws_image"),
-            docker_network=_option(config, "ws_docker_network") or "host",
+            docker_network=_option(config, "ws_docker_network") or "auto",
         )
         lines = _option(config, "ws_log_lines")
         return cls(

@@ -40,7 +40,7 @@ class TargetOptions:
     ready_timeout: float | None = None
     log_dir: str | None = None
     image: str | None = None  # docker: run this image instead of building one
-    docker_network: Literal["host", "publish"] = "host"
+    docker_network: Literal["auto", "host", "publish"] = "auto"
 
 
 def resolve_backend(options: TargetOptions) -> str:

@@ -18,6 +18,8 @@ Network modes (``TargetOptions.docker_network``):
   loopback.
 - ``publish``: the server binds 0.0.0.0:8000 inside the container and the engine publishes
   it on a random port of 127.0.0.1: the portable choice on Docker Desktop and ordinary CI.
+- ``auto`` (the default): ``publish`` where the engine has a bridge network, ``host`` where
+  it has none (then publishing is impossible).
 
 The image must start the server from the environment variables HOST and PORT (the reference
 target/Dockerfile does); ``--ws-command`` replaces the image's command instead, with the
@@ -70,6 +72,15 @@ _STOP_GRACE = 3  # seconds between SIGTERM and SIGKILL
 _LOG_LINES = 50
 
 
+def choose_network(client: DockerClient) -> str:
+    """``publish`` (portable) when the engine has a bridge network to publish from, else ``host``."""
+    try:
+        bridges = client.networks.list(names=["bridge"])
+    except Exception:
+        return "host"
+    return "publish" if bridges else "host"
+
+
 class DockerTarget(Target):
     """The target server in a container, on an isolated port, removed at the end."""
 
@@ -92,8 +103,10 @@ class DockerTarget(Target):
         self.probe = probe
         self.ready_timeout = ready_timeout
         self.network = options.docker_network
-        if self.network not in ("host", "publish"):
-            raise ConfigError(f"--ws-docker-network {self.network!r}: expected 'host' or 'publish'")
+        if self.network not in ("auto", "host", "publish"):
+            raise ConfigError(
+                f"--ws-docker-network {self.network!r}: expected 'auto', 'host' or 'publish'"
+            )
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.image = options.image or config.target.image
         self.base_image = environ.get(BASE_IMAGE_ENV) or None
@@ -108,6 +121,8 @@ class DockerTarget(Target):
 
     def start(self) -> TargetInfo:
         client = self._client = connect(environ=self.environ)
+        if self.network == "auto":
+            self.network = choose_network(client)
         reap_orphans(client)
         image = self.image or self._build(client)
         host, port = self._address()
