@@ -46,6 +46,11 @@ from harness.push import PushRequest, PushUnavailable
 
 install(events)
 
+try:  # orjson parses a reply several times faster than json (the hot path of a heartbeat)
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - optional speed-up
+    _loads = json.loads
+
 Match = Callable[[Received, "dict[str, Any] | None"], bool]
 _HEARTBEAT = '{"type": "heartbeat", "timestamp": %d}'
 
@@ -210,8 +215,13 @@ class WebSocketUser(User):
                 raise WrongReply("permission_check_response for another request_id")
             return True
 
-        message = {"type": "permission_check", "resource": resource, "action": action,
-                   "request_id": request_id, "timestamp": int(time.time() * 1000)}
+        message = {
+            "type": "permission_check",
+            "resource": resource,
+            "action": action,
+            "request_id": request_id,
+            "timestamp": int(time.time() * 1000),
+        }
         return self.request("permission_check", message, answers)
 
     def protocol_ping(self) -> bool:
@@ -225,14 +235,16 @@ class WebSocketUser(User):
             self.connection.ping(payload)  # type: ignore[union-attr]
         except ConnectionClosed as exc:
             return self._lost("ping", started, exc)
-        return self._await("ping", started, self.timeouts.reply,
-                           lambda r, _: r.kind == "pong" and r.data == payload)
+        return self._await(
+            "ping",
+            started,
+            self.timeouts.reply,
+            lambda r, _: r.kind == "pong" and r.data == payload,
+        )
 
     def request(self, name: str, message: Mapping[str, Any], match: Match | None = None) -> bool:
         """Send ``message`` and await its documented reply (from the contract) or ``match``."""
-        return self.request_text(
-            name, json.dumps(message), match or self._matcher(message["type"])
-        )
+        return self.request_text(name, json.dumps(message), match or self._matcher(message["type"]))
 
     def request_text(self, name: str, text: str, match: Match) -> bool:
         """Send an encoded message and await the frame ``match`` accepts."""
@@ -275,8 +287,11 @@ class WebSocketUser(User):
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                self._report(name, time.perf_counter() - started,
-                             ReplyTimeout(f"no {name} reply within {timeout:g} s"))
+                self._report(
+                    name,
+                    time.perf_counter() - started,
+                    ReplyTimeout(f"no {name} reply within {timeout:g} s"),
+                )
                 return False
             try:
                 received = connection.receive(remaining)
@@ -319,7 +334,7 @@ class WebSocketUser(User):
         if received.kind != "text":
             return None
         try:
-            message = json.loads(received.data)
+            message = _loads(received.data)
         except ValueError:
             return None
         if not isinstance(message, dict):
@@ -353,11 +368,16 @@ class WebSocketUser(User):
         self._forget()
         return False
 
-    def _report(self, name: str, seconds: float, exception: Exception | None = None,
-                length: int = 0) -> None:
+    def _report(
+        self, name: str, seconds: float, exception: Exception | None = None, length: int = 0
+    ) -> None:
         self.environment.events.request.fire(
-            request_type=self.request_type, name=name, response_time=max(seconds, 0.0) * 1000,
-            response_length=length, exception=exception, context={},
+            request_type=self.request_type,
+            name=name,
+            response_time=max(seconds, 0.0) * 1000,
+            response_length=length,
+            exception=exception,
+            context={},
         )
 
 
@@ -386,9 +406,21 @@ class HeartbeatUser(WebSocketUser):
         self._next_beat = max(self._next_beat + self.heartbeat_interval, now)
         return self._next_beat - now
 
+    # A saturated user (interval shorter than a round trip) beats back-to-back. Returning to
+    # Locust's scheduler between such beats costs more CPU than the beat itself, so up to
+    # this many overdue beats run in one task call; the user still yields at every socket
+    # read, and a stop still ends it between beats.
+    max_beats_per_task: int = 64
+
     @task
     def beat(self) -> None:
-        self.heartbeat()
+        for _ in range(self.max_beats_per_task):
+            if not self.heartbeat():
+                return
+            now = time.perf_counter()
+            if self._next_beat + self.heartbeat_interval > now:
+                return  # the next beat is not due: wait_time() paces it
+            self._next_beat = now  # overdue, as wait_time() would decide: beat now, no catch-up
 
 
 class PushTriggerUser(User):
@@ -439,9 +471,12 @@ class PushTriggerUser(User):
         except (HarnessError, PushUnavailable) as exc:
             failure = exc
         self.environment.events.request.fire(
-            request_type=self.request_type, name="trigger",
-            response_time=(time.perf_counter() - started) * 1000, response_length=0,
-            exception=failure, context={},
+            request_type=self.request_type,
+            name="trigger",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=failure,
+            context={},
         )
         if failure is None:
             data = request.data
