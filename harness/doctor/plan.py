@@ -20,21 +20,13 @@ _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class Endpoint(urls.ServerUrls):
     """The server to examine, from the URL on the command line."""
 
     scheme: str  # ws | wss
     host: str
     port: int
     path: str  # "" or the path given in the URL (then it is the route to check)
-
-    @property
-    def ws_url(self) -> str:
-        return urls.ws_url(self.scheme, self.host, self.port)
-
-    @property
-    def http_url(self) -> str:
-        return urls.http_url(self.scheme, self.host, self.port)
 
     @property
     def same_origin(self) -> str:

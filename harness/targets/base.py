@@ -22,7 +22,7 @@ from harness import urls
 
 
 @dataclass(frozen=True)
-class TargetInfo:
+class TargetInfo(urls.ServerUrls):
     """Where a started server answers and what we know about who it is."""
 
     backend: str  # "process" | "docker" | "url"
@@ -32,14 +32,6 @@ class TargetInfo:
     pid: int | None = None  # the process we started (process backend)
     identity: dict[str, Any] = field(default_factory=dict)  # what the identity endpoint said
     description: str = ""  # one line for the pytest header
-
-    @property
-    def ws_url(self) -> str:
-        return urls.ws_url(self.scheme, self.host, self.port)
-
-    @property
-    def http_url(self) -> str:
-        return urls.http_url(self.scheme, self.host, self.port)
 
 
 class Target(abc.ABC):
