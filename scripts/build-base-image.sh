@@ -106,10 +106,11 @@ build_wheels() {
         "setuptools>=68" wheel \
         `# wanted by redis on Debian's python 3.11.2 (< 3.11.3), not by a newer host python:` \
         "async-timeout>=4.0.3" \
-        "pytest>=8" "pytest-asyncio>=0.24" "websockets>=14" "jsonschema>=4.20" "PyYAML>=6" \
-        "psutil>=5.9" "rich>=13" "locust>=2.30" "wsproto>=1.2" "hdrhistogram>=0.10" \
+        `# the harness with its locust extra, so its dependencies come from pyproject.toml:` \
+        "$REPO[locust]" \
         2> >(grep -v 'is neither a file nor a directory' >&2) \
         || die "pip wheel failed; check the host's pip configuration"
+    rm -f "$WHEELS"/ws_harness-*.whl  # the image installs the harness from its own source
     echo "$stamp" >"$WHEELS/.stamp"
     say "$(find "$WHEELS" -name '*.whl' | wc -l) wheels in $WHEELS"
 }
