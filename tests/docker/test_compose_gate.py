@@ -42,7 +42,12 @@ def run_gate(faults: str) -> tuple[int, str]:
     base = os.environ.get("WS_HARNESS_COMPOSE_BASE_IMAGE", LOCAL_BASE)
     env = {**os.environ, "BASE_IMAGE": base, "REDIS_IMAGE": base, "TARGET_FAULTS": faults}
     try:
-        done = compose("up", "--build", "--exit-code-from", "tests", env=env, timeout=900)
+        # `up --build` keeps the intermediate container of a failed build step; build first
+        # with --force-rm so a broken image leaves nothing behind.
+        built = compose("build", "--force-rm", env=env, timeout=900)
+        if built.returncode != 0:
+            return built.returncode, built.stdout + built.stderr
+        done = compose("up", "--exit-code-from", "tests", env=env, timeout=900)
     finally:
         compose("down", "-v", env=env, timeout=120)
     return done.returncode, done.stdout + done.stderr
