@@ -4,7 +4,6 @@ loader.py     YAML -> Scenario objects (checked against the contract)
 model.py      the steps, as frozen data
 decisions.py  where to connect, which reply, whom a push goes to (pure)
 matching.py   does a frame match an expectation (pure)
-templates.py  ${...} values resolved at run time (pure)
 runner.py     drives the steps through WsClient and returns a Verdict
 """
 

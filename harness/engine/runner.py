@@ -22,10 +22,10 @@ from harness.client import ExpectationFailed, HandshakeRejected, Transcript, WsC
 from harness.config import HarnessConfig, UserSpec
 from harness.contract import Contract, FrameValidator
 from harness.engine import decisions, matching, model
-from harness.engine.templates import TemplateError, dotted, resolve
 from harness.errors import HarnessError
 from harness.push import PushTrigger, PushUnavailable
 from harness.targets.base import TargetInfo
+from harness.templates import TemplateError, dotted, resolve
 
 
 @dataclass

@@ -25,7 +25,6 @@ from harness.client import (
 )
 from harness.contract import FrameValidator
 from harness.engine.runner import RunContext
-from harness.engine.templates import dotted, resolve
 from harness.fuzz import reproducer
 from harness.fuzz.payloads import Payload
 from harness.fuzz.properties import (
@@ -37,6 +36,7 @@ from harness.fuzz.properties import (
     Verdict,
     evaluate,
 )
+from harness.templates import for_user
 
 T = TypeVar("T")
 TOKEN_PLACEHOLDER = "$WS_TOKEN"
@@ -144,10 +144,7 @@ async def send_hello(ctx: RunContext, identity: Identity, client: WsClient) -> N
     if confirmation.message is None or confirmation.after != "connect":
         return
     user = ctx.config.user(identity.user) if identity.user else None
-    namespace = {"user": {"user_id": user.user_id if user else 0}}
-    await client.send_json(
-        resolve(dict(confirmation.connect_message), lambda e: dotted(namespace, e))
-    )
+    await client.send_json(for_user(dict(confirmation.connect_message), user))
 
 
 async def liveness(ctx: RunContext, identity: Identity, transcript: Transcript) -> str | None:

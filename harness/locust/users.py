@@ -43,6 +43,7 @@ from harness.locust.plugin import install
 from harness.locust.pushes import GLOBAL, ConnectionRecord, user_audience
 from harness.locust.wsconn import ConnectionClosed, Received, WsConnection, WsError
 from harness.push import PushRequest, PushUnavailable
+from harness.templates import for_user
 
 install(events)
 
@@ -61,17 +62,6 @@ class ReplyTimeout(WsError):
 
 class WrongReply(WsError):
     """An ``error`` frame or a reply that does not answer the request."""
-
-
-def _substitute(value: Any, user_id: int | None) -> Any:
-    """Fill ``${user.user_id}`` in the configured connect message."""
-    if isinstance(value, str):
-        return user_id if value == "${user.user_id}" else value
-    if isinstance(value, Mapping):
-        return {k: _substitute(v, user_id) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, user_id) for v in value]
-    return value
 
 
 class WebSocketUser(User):
@@ -160,7 +150,7 @@ class WebSocketUser(User):
         self.connection = connection
         confirmation = self.context.config.confirmation
         if confirmation.after == "connect" and not self._send(
-            "confirm", opened, _substitute(dict(confirmation.connect_message), self._user_id())
+            "confirm", opened, for_user(dict(confirmation.connect_message), self.spec)
         ):
             return False
         if confirmation.message and not self._await(

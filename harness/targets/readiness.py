@@ -22,6 +22,7 @@ from harness.config import ConfirmationSpec, IdentitySpec
 from harness.errors import PortInUseError, TargetExitedError, TargetNotReadyError
 from harness.targets.base import TargetInfo
 from harness.targets.ports import listeners
+from harness.templates import for_user
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class WebSocketProbe:
             if self.confirmation.message is None:
                 return None
             if self.confirmation.after == "connect":
-                await client.send_json(dict(self.confirmation.connect_message))
+                # The probe is anonymous: ${user.*} fields are null.
+                await client.send_json(for_user(dict(self.confirmation.connect_message), None))
             await client.receive(self.attempt_timeout)
             return None
         except TimeoutError:

@@ -1,4 +1,4 @@
-"""harness/engine/templates.py: ``resolve`` and ``dotted``."""
+"""harness/templates.py: ``resolve``, ``dotted`` and ``for_user``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness.config import UserSpec
-from harness.engine.templates import TemplateError, dotted, resolve
+from harness.templates import TemplateError, dotted, for_user, resolve
 
 NAMESPACE: dict[str, Any] = {
     "route": "permissions",
@@ -95,3 +95,16 @@ def test_template_error_is_a_key_error() -> None:
         resolve("${nope}", lookup)
     with pytest.raises(KeyError, match=r"nothing named 'users\.ghost'"):
         resolve({"a": ["x ${users.ghost.role}"]}, lookup)
+
+
+def test_for_user_fills_user_fields_and_nulls_them_for_anonymous() -> None:
+    from harness.config import UserSpec
+
+    message = {"type": "connect", "data": {"userId": "${user.user_id}"}}
+    assert for_user(message, UserSpec(name="p", username="u", user_id=2)) == {
+        "type": "connect",
+        "data": {"userId": 2},
+    }
+    assert for_user(message, None) == {"type": "connect", "data": {"userId": None}}
+    with pytest.raises(TemplateError):
+        for_user("${uuid}", None)

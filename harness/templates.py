@@ -1,4 +1,7 @@
-"""``${...}`` templates in scenario values, resolved at run time. Pure functions, no I/O.
+"""``${...}`` templates in scenario and config values, resolved at run time. Pure, no I/O.
+
+Used by the scenario engine and by every place that sends the config's ``connect_message``
+(readiness, fuzzing, Locust), so all of them fill ``${user.*}`` alike.
 
 A value that is exactly one template keeps the type of what it resolves to (``"${user.user_id}"``
 gives the integer 2); a template inside a longer string is interpolated as text.
@@ -58,3 +61,14 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
+
+
+def for_user(value: Any, user: Any) -> Any:
+    """Resolve the ``${user.*}`` templates of ``value`` for one user (anonymous: None -> null)."""
+
+    def look(expression: str) -> Any:
+        if not expression.startswith("user."):
+            raise TemplateError(f"${{{expression}}}: only user.* is known here")
+        return None if user is None else dotted({"user": user}, expression)
+
+    return resolve(value, look)
