@@ -65,15 +65,22 @@ class TargetSpec:
     dockerfile: str | None = None  # docker backend: what to build (context = its folder's parent)
 
 
+# The confirmation message's default: the message the contract tags ``confirmation``.
+FROM_CONTRACT = "<from the contract>"
+
+
 @dataclass(frozen=True)
 class ConfirmationSpec:
-    """When the server sends its confirmation frame: on accept, or after a client ``connect``."""
+    """When the server sends its confirmation frame: on accept, or after a client hello.
 
-    message: str | None = "connection_confirmed"  # None: the server sends none
+    ``message``: the confirmation's type (default: the contract's ``confirmation`` message;
+    null: the server sends none). ``connect_message``: the hello sent when ``after`` is
+    ``connect`` (default: the contract's ``x-roles.hello.send``).
+    """
+
+    message: str | None = FROM_CONTRACT
     after: Literal["accept", "connect"] = "accept"
-    connect_message: Mapping[str, Any] = field(
-        default_factory=lambda: {"type": "connect", "data": {"userId": "${user.user_id}"}}
-    )
+    connect_message: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

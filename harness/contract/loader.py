@@ -64,12 +64,7 @@ class _Reader:
         }
         errors = self.mapping(doc.get("x-errors", {}), "x-errors")
         limits = self.mapping(doc.get("x-limits", {}), "x-limits")
-        liveness = self.mapping(doc.get("x-liveness", {}), "x-liveness")
-        request = liveness.get("send")
-        if request is not None and not isinstance(request, Mapping):
-            raise self.fail(
-                liveness, "x-liveness.send", "expected the message to send, e.g. {type: heartbeat}"
-            )
+        roles = self.roles(doc, by_name)
         return Contract(
             source=str(self.file),
             title=str(info.get("title", self.file.name)),
@@ -87,9 +82,29 @@ class _Reader:
             },
             type_field=str(doc.get("x-message-type-field", "type")),
             max_message_bytes=limits.get("max_message_bytes"),
-            liveness_request=dict(request) if request is not None else None,
-            liveness_reply=liveness.get("reply"),
+            roles=roles,
+            push_data_field=doc.get("x-push-data-field"),
         )
+
+    def roles(self, doc: Mapping[str, Any], messages: Mapping[str, Message]) -> dict[str, Any]:
+        """``x-roles``: each role a mapping whose ``send`` is a message the contract documents."""
+        raw = self.mapping(doc.get("x-roles", {}), "x-roles")
+        type_field = str(doc.get("x-message-type-field", "type"))
+        roles: dict[str, Any] = {}
+        for name, role in raw.items():
+            role = self.mapping(role, f"x-roles.{name}")
+            send = role.get("send")
+            if send is not None:
+                send = self.mapping(send, f"x-roles.{name}.send")
+                sent_type = send.get(type_field)
+                if sent_type not in messages or messages[sent_type].direction != "client":
+                    raise self.fail(
+                        send,
+                        f"x-roles.{name}.send.{type_field}",
+                        f"{sent_type!r} is not a client message of this contract",
+                    )
+            roles[str(name)] = role
+        return roles
 
     def close_codes(self, doc: Mapping[str, Any]) -> dict[str, int]:
         codes = self.mapping(doc.get("x-close-codes", {}), "x-close-codes")
@@ -219,4 +234,11 @@ class _Reader:
             correlation_field=raw.get("x-correlation-field"),
             delivered_to=raw.get("x-delivered-to"),
             summary=str(raw.get("summary", "")),
+            user_field=raw.get("x-user-field"),
+            anonymous_values=tuple(raw.get("x-anonymous-values", (None,))),
+            examples=tuple(
+                example["payload"]
+                for example in raw.get("examples", ())
+                if isinstance(example, Mapping) and isinstance(example.get("payload"), Mapping)
+            ),
         )

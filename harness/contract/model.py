@@ -57,6 +57,11 @@ class Message:
     correlation_field: str | None = None
     delivered_to: str | None = None  # pushes: user | global | subscribers
     summary: str = ""
+    # The confirmation: where it reports the connected user's id (x-user-field, dotted) and
+    # which values there mean "anonymous" (x-anonymous-values).
+    user_field: str | None = None
+    anonymous_values: tuple[Any, ...] = (None,)
+    examples: tuple[Mapping[str, Any], ...] = ()  # payloads of the message's AsyncAPI examples
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,32 @@ class Contract:
     error_codes: Mapping[str, str] = field(default_factory=dict)
     type_field: str = "type"
     max_message_bytes: int | None = None
-    # A request that proves a connection is alive, and its reply (x-liveness).
-    liveness_request: Mapping[str, Any] | None = None
-    liveness_reply: str | None = None
+    # Where a push frame carries the data its trigger was given (x-push-data-field).
+    push_data_field: str | None = None
+    # What the bundled scenarios may ask of this protocol, in its own words (x-roles):
+    # role name -> a mapping holding a ``send`` template and, for requests, match templates.
+    roles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def liveness_request(self) -> Mapping[str, Any] | None:
+        """A request that proves a connection is alive (``x-roles.liveness.send``)."""
+        return self.roles.get("liveness", {}).get("send")
+
+    @property
+    def liveness_reply(self) -> str | None:
+        request = self.liveness_request
+        if request is None:
+            return None
+        replies = self.replies.get(str(request.get(self.type_field)), ())
+        return replies[0] if replies else None
+
+    def confirmation(self) -> Message | None:
+        """The message tagged ``confirmation``, if the contract documents one."""
+        return next((m for m in self.messages.values() if m.kind == "confirmation"), None)
+
+    def routes_with_auth(self, auth: str) -> list[Route]:
+        """The routes whose ``x-auth`` is ``auth``, in contract order."""
+        return [route for route in self.routes.values() if route.auth == auth]
 
     def route(self, name: str) -> Route:
         try:

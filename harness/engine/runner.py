@@ -21,8 +21,9 @@ from harness.auth import TokenProvider
 from harness.client import ExpectationFailed, HandshakeRejected, Transcript, WsClient
 from harness.config import HarnessConfig, UserSpec
 from harness.contract import Contract, FrameValidator
-from harness.engine import decisions, matching, model
+from harness.engine import decisions, model
 from harness.errors import HarnessError
+from harness.protocol import matching
 from harness.push import PushTrigger, PushUnavailable
 from harness.targets.base import TargetInfo
 from harness.templates import TemplateError, dotted, resolve

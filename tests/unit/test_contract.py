@@ -142,7 +142,7 @@ def test_bundled_codes_and_liveness(contract: Contract) -> None:
     assert contract.error_code_field == "error_code"
     assert contract.type_field == "type"
     assert contract.max_message_bytes == 65536
-    assert contract.liveness_request == {"type": "heartbeat"}
+    assert contract.liveness_request == {"type": "heartbeat", "timestamp": "${now_ms}"}
     assert contract.liveness_reply == "heartbeat_response"
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness.engine.matching import mismatches
+from harness.protocol.matching import mismatches
 
 FRAME: dict[str, Any] = {
     "type": "connection_confirmed",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_MISSING = object()
+MISSING = object()  # what field_at returns for an absent field
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -31,7 +31,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 def field_at(value: Any, path: str) -> Any:
-    """The value at a dotted path, or the ``_MISSING`` sentinel."""
+    """The value at a dotted path, or the ``MISSING`` sentinel."""
     current = value
     for part in path.split("."):
         if isinstance(current, Mapping) and part in current:
@@ -39,7 +39,7 @@ def field_at(value: Any, path: str) -> Any:
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
             current = current[int(part)]
         else:
-            return _MISSING
+            return MISSING
     return current
 
 
@@ -55,7 +55,7 @@ def mismatches(frame: Any, expected: Mapping[str, Any]) -> list[str]:
 
 
 def _compare(got: Any, want: Any) -> str | None:
-    shown = "nothing (field missing)" if got is _MISSING else repr(got)
+    shown = "nothing (field missing)" if got is MISSING else repr(got)
     if isinstance(want, Mapping) and len(want) == 1 and next(iter(want)).startswith("$"):
         operator, operand = next(iter(want.items()))
         return (
@@ -63,7 +63,7 @@ def _compare(got: Any, want: Any) -> str | None:
             if operator in _operators
             else (f"unknown operator {operator!r}; use $contains, $in, $type, $absent or $not")
         )
-    if got is _MISSING or not _equal(got, want):
+    if got is MISSING or not _equal(got, want):
         return f"received {shown}, documented {want!r}"
     return None
 
@@ -93,7 +93,7 @@ def _contains(got: Any, operand: Any, shown: str) -> str | None:
 def _in(got: Any, operand: Any, shown: str) -> str | None:
     if not isinstance(operand, list | tuple):
         return f"$in needs a list of values, not {operand!r}"
-    if got is not _MISSING and any(_equal(got, option) for option in operand):
+    if got is not MISSING and any(_equal(got, option) for option in operand):
         return None
     return f"received {shown}, documented one of {operand!r}"
 
@@ -102,7 +102,7 @@ def _type(got: Any, operand: Any, shown: str) -> str | None:
     if operand not in _TYPES:
         return f"unknown type {operand!r}; use {', '.join(_TYPES)}"
     if (
-        got is not _MISSING
+        got is not MISSING
         and isinstance(got, _TYPES[operand])
         and not (operand in ("integer", "number") and isinstance(got, bool))
     ):
@@ -111,13 +111,13 @@ def _type(got: Any, operand: Any, shown: str) -> str | None:
 
 
 def _absent(got: Any, operand: Any, shown: str) -> str | None:
-    if (got is _MISSING) == bool(operand):
+    if (got is MISSING) == bool(operand):
         return None
     return f"received {shown}, documented {'no such field' if operand else 'a value'}"
 
 
 def _not(got: Any, operand: Any, shown: str) -> str | None:
-    if got is not _MISSING and not _equal(got, operand):
+    if got is not MISSING and not _equal(got, operand):
         return None
     return f"received {shown}, documented anything but {operand!r}"
 
