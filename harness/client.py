@@ -1,19 +1,21 @@
-"""The only place in the harness that speaks WebSocket (async, on the ``websockets`` library).
+"""The asyncio driver of the protocol core: the only place that speaks WebSocket over asyncio.
 
-``WsClient`` wraps one connection and records every frame in a ``Transcript`` (direction,
-time, text, close code), so any failure can show exactly what crossed the wire. Its
-expectations raise ``ExpectationFailed`` (an AssertionError, so hand-written pytest tests
-read naturally) carrying a title and "Received / Documented" lines.
+``WsClient`` wraps one connection (on the ``websockets`` library) and one
+``ProtocolSession``: it moves frames between the socket and the session and records every
+frame in a ``Transcript`` (direction, time, text, close code, contract violations), so any
+failure can show exactly what crossed the wire. What a frame *means* (a confirmation, the
+reply to a request, a push, an unexplained frame) is the session's judgement, never this
+module's. Expectations raise ``ExpectationFailed`` (an AssertionError, so hand-written pytest
+tests read naturally) carrying a title and "Received / Documented" lines.
 
-Frames that arrive while the caller waits for something else are kept in an inbox, not
-dropped: ``next_of_type("heartbeat_response")`` skips an unrelated push, and a later
-``next_of_type("permission_changed")`` still finds it.
+Events that arrive while the caller waits for something else are kept in an inbox, not
+dropped: waiting for a reply skips an unrelated push, and a later wait for that push still
+finds it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +24,16 @@ from typing import Any, Literal
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from harness.contract.validation import FrameValidator, Violation
+from harness.contract.validation import Violation
+from harness.protocol import (
+    Confirmed,
+    Event,
+    ProtocolSession,
+    ProtocolSpec,
+    Reply,
+    Request,
+    Unexplained,
+)
 
 Direction = Literal["sent", "received"]
 FrameKind = Literal["text", "binary", "close", "handshake", "note"]
@@ -143,18 +154,7 @@ class ConnectionEnded(ExpectationFailed):
         super().__init__(f"connection closed while waiting for {waiting_for}", received=shown)
 
 
-@dataclass
-class Message:
-    """A received text frame: the parsed value (None if not JSON) and its raw text."""
-
-    value: Any
-    text: str
-    received_at: float  # time.monotonic()
-    type_field: str = "type"  # the contract's x-message-type-field
-
-    @property
-    def type(self) -> str | None:
-        return self.value.get(self.type_field) if isinstance(self.value, dict) else None
+Message = Event  # what the waits return: an event, with .type, .value and .text of its frame
 
 
 class WsClient:
@@ -166,16 +166,14 @@ class WsClient:
         url: str,
         transcript: Transcript,
         label: str,
-        validator: FrameValidator | None,
-        type_field: str,
+        session: ProtocolSession,
     ) -> None:
         self._connection = connection
         self.url = url
         self.transcript = transcript
         self.label = label
-        self.validator = validator
-        self.type_field = type_field
-        self.inbox: list[Message] = []
+        self.session = session
+        self.inbox: list[Event] = []  # events no wait has taken yet
         self.violations: list[Violation] = []
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -191,10 +189,14 @@ class WsClient:
         origin: str | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = 5.0,
-        validator: FrameValidator | None = None,
-        type_field: str = "type",
+        session: ProtocolSession | None = None,
     ) -> WsClient:
-        """Connect; raises HandshakeRejected if the server answers the upgrade with an HTTP status."""
+        """Connect; raises HandshakeRejected if the server answers the upgrade with an HTTP status.
+
+        ``session`` judges the frames (default: one that knows only JSON, for plain
+        WebSocket probing). When the protocol confirms after the client's hello, the hello
+        is sent here, right after the handshake.
+        """
         transcript = transcript if transcript is not None else Transcript()
         shown_url = _redact(url)
         transcript.record(
@@ -229,20 +231,37 @@ class WsClient:
             answered = isinstance(exc, InvalidHandshake)
             raise HandshakeRejected(shown_url, None, reason=reason, answered=answered) from None
         transcript.record(label, "received", "handshake", text="HTTP 101 (accepted)")
-        return cls(connection, url, transcript, label, validator, type_field)
+        client = cls(connection, url, transcript, label, session or ProtocolSession(ProtocolSpec()))
+        for event in client.session.opened():
+            if event.hello is not None:  # type: ignore[attr-defined]
+                await client._send_recorded(event.hello)  # type: ignore[attr-defined]
+        return client
 
     # -- sending ------------------------------------------------------------------------
 
-    async def send_json(self, message: Any) -> None:
-        await self.send_text(json.dumps(message))
+    async def send_json(self, message: Any) -> Request:
+        """Send a JSON message; the session registers it (a reply or an error may answer it)."""
+        request = self.session.send(message)
+        await self._send_recorded(request.text)
+        return request
 
-    async def send_text(self, text: str) -> None:
-        self.transcript.record(self.label, "sent", "text", text=text, size=len(text.encode()))
-        await self._send(text)
+    async def request(self, message: Any) -> Request:
+        return await self.send_json(message)
+
+    async def send_text(self, text: str, message: Any = None) -> Request:
+        """Send a raw text frame (not necessarily JSON; ``message``: what it encodes, if the
+        caller built it from one); an error frame or the message's reply may answer it."""
+        request = self.session.send(message, text=text)
+        await self._send_recorded(text)
+        return request
 
     async def send_bytes(self, data: bytes) -> None:
         self.transcript.record(self.label, "sent", "binary", size=len(data))
         await self._send(data)
+
+    async def _send_recorded(self, text: str) -> None:
+        self.transcript.record(self.label, "sent", "text", text=text, size=len(text.encode()))
+        await self._send(text)
 
     async def _send(self, payload: str | bytes) -> None:
         try:
@@ -255,13 +274,14 @@ class WsClient:
 
     # -- receiving ----------------------------------------------------------------------
 
-    async def receive(self, timeout: float) -> Message:
-        """The next text frame from the inbox or the wire; TimeoutError if none in time."""
+    async def receive(self, timeout: float) -> Event:
+        """The next event from the inbox or the wire; TimeoutError if none in time."""
         if self.inbox:
             return self.inbox.pop(0)
         return await self._read(timeout, "a frame")
 
-    async def _read(self, timeout: float, waiting_for: str) -> Message:
+    async def _read(self, timeout: float, waiting_for: str) -> Event:
+        """Read one frame and return the session's event for it; a close raises ConnectionEnded."""
         if self.closed:
             raise ConnectionEnded(waiting_for, self.close_code, self.close_reason)
         try:
@@ -273,60 +293,101 @@ class WsClient:
         now = time.monotonic()
         if isinstance(payload, bytes):
             self.transcript.record(self.label, "received", "binary", size=len(payload))
-            return Message(payload, "", now, self.type_field)
-        value, violations = self._check(payload)
+            return self.session.receive_binary(payload, now)[0]
+        event = self.session.receive_text(payload, now)[0]
+        violations = event.frame.violations if event.frame is not None else ()
+        self.violations.extend(violations)
         self.transcript.record(
             self.label,
             "received",
             "text",
             text=payload,
             size=len(payload.encode()),
-            violations=tuple(violations),
+            violations=violations,
         )
-        return Message(value, payload, now, self.type_field)
+        return event
 
-    def _check(self, text: str) -> tuple[Any, list[Violation]]:
-        if self.validator is None:
+    async def next_event(
+        self, wanted: Callable[[Event], bool], timeout: float, waiting_for: str
+    ) -> Event:
+        """The next event satisfying ``wanted``; the others stay in the inbox, in order.
+
+        Raises ExpectationFailed naming what did arrive when nothing wanted comes in time.
+        """
+        for index, event in enumerate(self.inbox):
+            if wanted(event):
+                return self.inbox.pop(index)
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
             try:
-                return json.loads(text), []
-            except ValueError:
-                return None, []
-        value, violations = self.validator.validate_text(text)
-        self.violations.extend(violations)
-        return value, violations
+                event = await self._read(max(remaining, 0), waiting_for)
+            except TimeoutError:
+                raise ExpectationFailed(
+                    f"no {waiting_for} within {timeout:.1f}s on {self.label}",
+                    received=self.describe_inbox(),
+                    documented=waiting_for,
+                ) from None
+            if wanted(event):
+                return event
+            self.inbox.append(event)
+
+    def describe_inbox(self) -> str:
+        """What arrived and was not taken, for failure messages ("nothing" when empty)."""
+        return ", ".join(repr(event.type or event.text[:40]) for event in self.inbox) or "nothing"
 
     async def next_of_type(
         self,
         message_type: str,
         timeout: float,
         where: Callable[[Any], bool] | None = None,
-    ) -> Message:
-        """The next message of ``message_type`` (and matching ``where``), skipping others.
+    ) -> Event:
+        """The next frame of ``message_type`` (and matching ``where``), skipping others."""
+        return await self.next_event(
+            lambda event: event.type == message_type and (where is None or where(event.value)),
+            timeout,
+            f"{message_type!r} message",
+        )
 
-        Skipped messages stay in the inbox for later expectations.
+    async def confirmed(self, timeout: float) -> Confirmed | None:
+        """Wait for the protocol's confirmation (None at once if the protocol has none)."""
+        spec = self.session.spec
+        if spec.confirmation is None:
+            return None
+        event = await self.next_event(
+            lambda e: isinstance(e, Confirmed), timeout, f"a {spec.confirmation!r} confirmation"
+        )
+        assert isinstance(event, Confirmed)
+        return event
+
+    async def reply_to(self, request: Request, timeout: float) -> Reply:
+        """Wait for the documented reply to ``request`` (correlated by the session).
+
+        A frame of the reply's type that answers no request of this connection (a wrong
+        correlation id) fails at once, with the session's reason.
         """
 
-        def wanted(message: Message) -> bool:
-            return message.type == message_type and (where is None or where(message.value))
-
-        for index, message in enumerate(self.inbox):
-            if wanted(message):
-                return self.inbox.pop(index)
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                message = await self._read(max(remaining, 0), f"a {message_type!r} message")
-            except TimeoutError:
-                seen = ", ".join(repr(m.type or m.text[:40]) for m in self.inbox) or "nothing"
+        def answers(event: Event) -> bool:
+            if isinstance(event, Reply) and event.request is request:
+                return True
+            if isinstance(event, Unexplained) and event.type in request.replies:
                 raise ExpectationFailed(
-                    f"no {message_type!r} message within {timeout:.1f}s on {self.label}",
-                    received=seen,
-                    documented=f"a {message_type!r} message",
-                ) from None
-            if wanted(message):
-                return message
-            self.inbox.append(message)
+                    f"{event.type!r} on {self.label} does not answer the request sent",
+                    received=f"{event.reason}: {event.text[:_PREVIEW]}",
+                    documented=f"a {event.type!r} answering {request.text[:200]}",
+                )
+            return False
+
+        replies = " or ".join(repr(r) for r in request.replies) or "a reply"
+        event = await self.next_event(answers, timeout, f"{replies} to {request.type!r}")
+        assert isinstance(event, Reply)
+        return event
+
+    async def alive(self, timeout: float) -> Reply:
+        """The connection is open and served: the contract's liveness request gets its reply."""
+        request = self.session.liveness()
+        await self._send_recorded(request.text)
+        return await self.reply_to(request, timeout)
 
     async def expect_silence(self, duration: float, message_type: str | None = None) -> None:
         """Fail if a message (of ``message_type``, if given) arrives within ``duration``."""
@@ -370,13 +431,10 @@ class WsClient:
                 ) from None
         return self.close_code, self.close_reason
 
-    async def round_trip(
-        self, message: Mapping[str, Any], reply_type: str, timeout: float
-    ) -> tuple[Message, float]:
-        """Send ``message`` and wait for ``reply_type``; returns the reply and seconds taken."""
+    async def round_trip(self, message: Mapping[str, Any], timeout: float) -> tuple[Reply, float]:
+        """Send ``message`` and wait for its documented reply; returns it and seconds taken."""
         started = time.perf_counter()
-        await self.send_json(message)
-        reply = await self.next_of_type(reply_type, timeout)
+        reply = await self.reply_to(await self.send_json(message), timeout)
         return reply, time.perf_counter() - started
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -400,6 +458,7 @@ class WsClient:
         self.transcript.record(
             self.label, "received", "close", close_code=self.close_code, text=self.close_reason
         )
+        self.session.receive_close(self.close_code, self.close_reason)
 
 
 def _redact(url: str) -> str:

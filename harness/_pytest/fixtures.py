@@ -4,15 +4,17 @@
     ws_config      the HarnessConfig (users, timeouts...)
     ws_contract    the Contract
     ws_token       token("primary") -> the user's token
-    ws_connect     await ws_connect("permissions", user="primary") -> a connected WsClient
-    ws_push        await ws_push("permission_changed", to="primary", data={...})
+    ws_connect     await ws_connect(route, user="primary") -> a connected WsClient
+    ws_push        await ws_push(push_type, to="primary", data={...})
     ws_transcript  every frame of this test's connections (shown when it fails)
 
 Example::
 
     async def test_heartbeat(ws_connect):
-        client = await ws_connect("permissions_anonymous")
-        reply, seconds = await client.round_trip({"type": "heartbeat"}, "heartbeat_response", 2)
+        client = await ws_connect("my_route")             # a route name of your contract
+        await client.confirmed(2)                          # the contract's confirmation
+        reply = await client.alive(2)                      # its liveness request -> reply
+        print(reply.latency)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pytest_asyncio
 from harness._pytest.session import SESSION_KEY, HarnessSession
 from harness.client import Transcript, WsClient
 from harness.config import HarnessConfig
-from harness.contract import Contract, FrameValidator
+from harness.contract import Contract
 from harness.engine.decisions import push_request
 from harness.engine.model import Push
 from harness.engine.runner import RunContext
@@ -85,7 +87,6 @@ async def ws_connect(
 ) -> AsyncIterator[Callable[..., Awaitable[WsClient]]]:
     """A factory of recording, contract-validating connections, closed after the test."""
     clients: list[WsClient] = []
-    validator = FrameValidator(ws_run_context.contract, "server")
 
     async def connect(
         route: str,
@@ -111,8 +112,7 @@ async def ws_connect(
             label=label or user or "anonymous",
             origin=origin,
             timeout=config.timeouts.connect,
-            validator=validator,
-            type_field=contract.type_field,
+            session=ws_run_context.session(config.user(user) if user is not None else None),
         )
         clients.append(client)
         return client

@@ -5,6 +5,7 @@ goes to, and the frames a size-limit step sends.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -90,9 +91,17 @@ def push_request(step: Push, config: HarnessConfig, data: Mapping[str, Any]) -> 
     )
 
 
-def padded_text(size: int) -> str:
-    """A JSON heartbeat padded to exactly ``size`` bytes (for message size limits)."""
-    head, tail = '{"type": "heartbeat", "padding": "', '"}'
-    if size < len(head) + len(tail):
-        raise ValueError(f"size must be at least {len(head) + len(tail)} bytes, got {size}")
-    return head + "x" * (size - len(head) - len(tail)) + tail
+def padded_text(message: Mapping[str, Any], size: int) -> str:
+    """``message`` (JSON) with a padding field that makes it exactly ``size`` bytes long.
+
+    The scenarios use the contract's liveness request, so a frame under the size limit
+    must still get the liveness reply.
+    """
+    head = json.dumps({**message, _PADDING: ""})[:-2]  # ends just inside the padding's quotes
+    tail = '"}'
+    if size < len(head.encode()) + len(tail):
+        raise ValueError(f"size must be at least {len(head.encode()) + len(tail)} bytes, got {size}")
+    return head + "x" * (size - len(head.encode()) - len(tail)) + tail
+
+
+_PADDING = "ws_harness_padding"  # a field name no contract is likely to use

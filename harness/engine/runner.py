@@ -23,7 +23,7 @@ from harness.config import HarnessConfig, UserSpec
 from harness.contract import Contract, FrameValidator
 from harness.engine import decisions, model
 from harness.errors import HarnessError
-from harness.protocol import matching
+from harness.protocol import ProtocolSession, ProtocolSpec, Request, fill, matching
 from harness.push import PushTrigger, PushUnavailable
 from harness.targets.base import TargetInfo
 from harness.templates import TemplateError, dotted, resolve
@@ -39,6 +39,7 @@ class RunContext:
     tokens: TokenProvider
     pushes: PushTrigger
     validator: FrameValidator
+    spec: ProtocolSpec
 
     @classmethod
     def create(cls, contract: Contract, config: HarnessConfig, target: TargetInfo) -> RunContext:
@@ -50,6 +51,16 @@ class RunContext:
             tokens=tokens,
             pushes=PushTrigger(config, target.http_url, tokens),
             validator=FrameValidator(contract, "server"),
+            spec=ProtocolSpec.build(contract, config),
+        )
+
+    def session(self, user: UserSpec | None) -> ProtocolSession:
+        """A protocol session for one connection of ``user`` (None: anonymous)."""
+        return ProtocolSession(
+            self.spec,
+            user_id=user.user_id if user is not None else None,
+            user=user,
+            validate=self.validator.validate,
         )
 
 
@@ -87,6 +98,7 @@ class _Connection:
     client: WsClient
     user: UserSpec | None
     last_sent: Any = None
+    last_request: Request | None = None
     confirmation: Any = None
     checked_violations: int = 0
 
@@ -175,8 +187,7 @@ class _Run:
                 label=step.name,
                 origin=plan.origin,
                 timeout=step.within or self.timeouts.connect,
-                validator=self.ctx.validator,
-                type_field=self.ctx.contract.type_field,
+                session=self.ctx.session(plan.user),
             )
         except HandshakeRejected as exc:
             if step.outcome == "refused":
@@ -217,56 +228,59 @@ class _Run:
             )
 
     async def confirm(self, connection: _Connection, step: model.Connect) -> None:
-        spec = self.ctx.config.confirmation
-        if spec.message is None:
+        confirmed = await connection.client.confirmed(self.timeouts.reply)
+        if confirmed is None:
             return
-        if spec.after == "connect":
-            await self.send_json(
-                connection, resolve(dict(spec.connect_message), self.lookup(connection))
+        connection.confirmation = confirmed.value
+        if confirmed.problem:
+            raise ExpectationFailed(
+                f"{confirmed.type} on {step.name} names the wrong user for {step.auth.label}",
+                received=confirmed.problem,
+                documented=f"the contract's {self.ctx.spec.user_field} for the connecting user",
             )
-        message = await connection.client.next_of_type(spec.message, self.timeouts.reply)
-        connection.confirmation = message.value
         expected = resolve(dict(step.confirmation), self.lookup(connection))
         _require_match(
-            message.value,
+            confirmed.value,
             expected,
-            f"{spec.message} on {step.name} is not what {step.auth.label} should get",
+            f"{confirmed.type} on {step.name} is not what {step.auth.label} should get",
         )
 
     async def send_json(self, connection: _Connection, message: Any) -> None:
         connection.last_sent = message
-        await connection.client.send_json(message)
+        connection.last_request = await connection.client.send_json(message)
 
     async def send(self, step: model.Send) -> None:
         connection = self.connection(step.on)
         if step.binary is not None:
             await connection.client.send_bytes(b"\x00" * step.binary)
         elif step.size is not None:
-            await connection.client.send_text(decisions.padded_text(step.size))
+            liveness = fill(self.ctx.contract.liveness_request, connection.user)
+            text = decisions.padded_text(liveness, step.size)
+            connection.last_sent = liveness
+            connection.last_request = await connection.client.send_text(text, liveness)
         elif step.text is not None:
             connection.last_sent = None
-            await connection.client.send_text(step.text)
+            connection.last_request = await connection.client.send_text(step.text)
         else:
             await self.send_json(connection, resolve(step.message, self.lookup(connection)))
 
     async def expect(self, step: model.Expect) -> None:
         connection = self.connection(step.on)
-        wanted = step.type or decisions.reply_type(self.ctx.contract, connection.last_sent)
-        if wanted is None:
-            raise ExpectationFailed(
-                "expect_reply: the last message sent has no documented reply",
-                received=json.dumps(connection.last_sent),
-                documented="a request listed in the contract's operations",
-            )
-        message = await connection.client.next_of_type(wanted, step.within or self.timeouts.reply)
+        within = step.within or self.timeouts.reply
         expected = dict(resolve(dict(step.match), self.lookup(connection)))
-        correlation = self.ctx.contract.messages[wanted].correlation_field
-        if (
-            correlation
-            and isinstance(connection.last_sent, Mapping)
-            and correlation in connection.last_sent
-        ):
-            expected.setdefault(correlation, connection.last_sent[correlation])
+        if step.type is not None:
+            message = await connection.client.next_of_type(step.type, within)
+            wanted = step.type
+        else:
+            request = connection.last_request
+            if request is None or not request.replies:
+                raise ExpectationFailed(
+                    "expect_reply: the last message sent has no documented reply",
+                    received=json.dumps(connection.last_sent),
+                    documented="a request listed in the contract's operations",
+                )
+            message = await connection.client.reply_to(request, within)
+            wanted = message.type
         _require_match(
             message.value, expected, f"{wanted!r} on {connection.client.label} does not match"
         )
@@ -311,13 +325,11 @@ class _Run:
 
     async def expect_alive(self, step: model.ExpectAlive) -> None:
         connection = self.connection(step.on)
-        contract = self.ctx.contract
-        if contract.liveness_request is None or contract.liveness_reply is None:
+        if self.ctx.contract.liveness_request is None:
             raise ExpectationFailed(
-                "expect_alive needs x-liveness in the contract (a request and its reply)"
+                "expect_alive needs x-roles.liveness in the contract (a request with a reply)"
             )
-        await self.send_json(connection, dict(contract.liveness_request))
-        await connection.client.next_of_type(contract.liveness_reply, self.timeouts.reply)
+        await connection.client.alive(self.timeouts.reply)
 
     async def push(self, step: model.Push) -> None:
         data = dict(resolve(dict(step.data), self.lookup(None)))
@@ -335,13 +347,13 @@ class _Run:
         self.last_push = _LastPush(step.type, trace)
 
     def _is_last_push(self, push_type: str) -> Callable[[Any], bool]:
-        trace_field = self.ctx.config.push.trace_field
+        trace_path = self.ctx.spec.trace_path
         trace = (
             self.last_push.trace if self.last_push and self.last_push.type == push_type else None
         )
-        if not trace_field or trace is None:
+        if not trace_path or trace is None:
             return lambda value: True
-        return lambda value: matching.field_at(value, f"data.{trace_field}") == trace
+        return lambda value: matching.field_at(value, trace_path) == trace
 
     async def expect_push(self, step: model.ExpectPush) -> None:
         push_type = self._push_type(step.type)

@@ -63,6 +63,14 @@ class Event:
     def value(self) -> Any:
         return self.frame.value if self.frame is not None else None
 
+    @property
+    def text(self) -> str:
+        return self.frame.text if self.frame is not None else ""
+
+    @property
+    def received_at(self) -> float:
+        return self.frame.at if self.frame is not None else 0.0
+
 
 @dataclass(frozen=True)
 class Opened(Event):

@@ -17,6 +17,7 @@ from typing import Literal
 from harness.config import HarnessConfig
 from harness.contract import Contract
 from harness.errors import ConfigError
+from harness.protocol import ProtocolSpec
 from harness.targets.base import Target, TargetInfo
 from harness.targets.process import ProcessTarget
 from harness.targets.readiness import WebSocketProbe
@@ -61,22 +62,31 @@ def resolve_backend(options: TargetOptions) -> str:
 
 
 def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe:
-    """Probe the configured ready route (default: the first route without parameters)."""
+    """Probe the configured ready route (default: the first route an anonymous client may
+    open without parameters: x-auth anonymous, then optional)."""
     name = config.target.ready_route
     if name is None:
-        plain = [route for route in contract.routes.values() if not route.parameters]
-        if not plain:
+        open_routes = [
+            route
+            for auth in ("anonymous", "optional")
+            for route in contract.routes_with_auth(auth)
+            if not route.parameters
+        ]
+        if not open_routes:
             raise ConfigError(
-                f"{config.source}: set target.ready_route: every route has parameters"
+                f"{config.source}: set target.ready_route: no route of {contract.source} "
+                "takes an anonymous client without parameters"
             )
-        name = plain[0].name
+        name = open_routes[0].name
     try:
         route = contract.route(name)
         path = route.path()
     except KeyError as exc:
         raise ConfigError(f"{config.source}: target.ready_route: {exc.args[0]}") from None
     return WebSocketProbe(
-        path=path, confirmation=config.confirmation, attempt_timeout=config.timeouts.connect
+        path=path,
+        spec=ProtocolSpec.build(contract, config),
+        attempt_timeout=config.timeouts.connect,
     )
 
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from harness.client import ExpectationFailed, HandshakeRejected, WsClient
-from harness.config import ConfirmationSpec, IdentitySpec
+from harness.config import IdentitySpec
 from harness.errors import PortInUseError, TargetExitedError, TargetNotReadyError
+from harness.protocol import ProtocolSession, ProtocolSpec
 from harness.targets.base import TargetInfo
 from harness.targets.ports import listeners
-from harness.templates import for_user
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class WebSocketProbe:
     """Ready when a handshake on ``path`` succeeds and the first frame arrives."""
 
     path: str = "/"
-    confirmation: ConfirmationSpec = field(default_factory=ConfirmationSpec)
+    spec: ProtocolSpec = field(default_factory=ProtocolSpec)  # the confirmation convention
     attempt_timeout: float = 2.0
 
     def __call__(self, info: TargetInfo) -> NotReady | None:
@@ -52,17 +52,19 @@ class WebSocketProbe:
 
     async def _attempt(self, info: TargetInfo) -> NotReady | None:
         try:
-            client = await WsClient.open(info.ws_url + self.path, timeout=self.attempt_timeout)
+            # Anonymous: a hello's ${user.*} fields are null. The session sends it if needed.
+            client = await WsClient.open(
+                info.ws_url + self.path,
+                timeout=self.attempt_timeout,
+                session=ProtocolSession(self.spec),
+            )
         except HandshakeRejected as exc:
             kind = "refused_upgrade" if exc.answered else "starting"
             return NotReady(f"{self.path}: {exc.received or exc.title}", kind)
         try:
-            if self.confirmation.message is None:
+            if self.spec.confirmation is None:
                 return None
-            if self.confirmation.after == "connect":
-                # The probe is anonymous: ${user.*} fields are null.
-                await client.send_json(for_user(dict(self.confirmation.connect_message), None))
-            await client.receive(self.attempt_timeout)
+            await client.receive(self.attempt_timeout)  # the first frame, whatever it is
             return None
         except TimeoutError:
             return NotReady(

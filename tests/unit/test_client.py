@@ -25,6 +25,7 @@ from harness.client import (
     WsClient,
 )
 from harness.contract import Contract, FrameValidator
+from harness.protocol import ProtocolSession, ProtocolSpec
 
 TIMEOUT = 2.0  # generous upper bound; every passing wait below returns long before it
 
@@ -83,7 +84,7 @@ async def test_transcript_records_every_frame(base_url: str) -> None:
     assert message.value == {"type": "hello"} and message.type == "hello"
     await ws.send_bytes(b"\x00\x01\x02")
     binary = await ws.receive(TIMEOUT)
-    assert binary.value == b"\x00\x01\x02"
+    assert binary.frame is not None and binary.frame.binary and binary.value is None
     await ws.close(1000, "bye")
     events = [(f.connection, f.direction, f.kind) for f in transcript]
     assert events == [
@@ -207,11 +208,18 @@ async def test_expect_silence_on_a_closed_connection_passes(client: WsClient) ->
     await client.expect_silence(0.3)
 
 
-async def test_round_trip_returns_reply_and_duration(client: WsClient) -> None:
-    await client.send_json(_send({"type": "noise"}))
-    reply, seconds = await client.round_trip(_send({"type": "pong"}), "pong", TIMEOUT)
-    assert reply.type == "pong"
-    assert 0 < seconds < TIMEOUT
+async def test_round_trip_returns_the_documented_reply_and_duration(base_url: str) -> None:
+    spec = ProtocolSpec(replies={"echo": ("echo",)})  # the server echoes: a reply in kind
+    ws = await WsClient.open(f"{base_url}/ws/", timeout=TIMEOUT, session=ProtocolSession(spec))
+    try:
+        await ws.send_json(_send({"type": "noise"}))
+        reply, seconds = await ws.round_trip({"type": "echo", "n": 1}, TIMEOUT)
+        assert reply.type == "echo" and reply.value["n"] == 1
+        assert 0 < seconds < TIMEOUT
+        assert [e.type for e in ws.inbox] == ["noise"]  # skipped, kept, and unexplained
+        assert "answers no request" in ws.inbox[0].reason
+    finally:
+        await ws.close()
 
 
 async def test_handshake_rejected_carries_the_status(base_url: str) -> None:
@@ -256,7 +264,8 @@ async def test_origin_is_shown_in_the_transcript(base_url: str) -> None:
 
 
 async def test_violations_are_recorded_on_the_frame(base_url: str, contract: Contract) -> None:
-    ws = await WsClient.open(f"{base_url}/ws/", validator=FrameValidator(contract), timeout=TIMEOUT)
+    session = ProtocolSession(ProtocolSpec.build(contract), validate=FrameValidator(contract).validate)
+    ws = await WsClient.open(f"{base_url}/ws/", session=session, timeout=TIMEOUT)
     bad = {"type": "error", "error_code": "OOPS", "message": "m", "timestamp": 1}
     good = {"type": "heartbeat_response", "timestamp": "t", "server_time": 1.5}
     await ws.send_json(_send(bad, good))
@@ -303,7 +312,8 @@ def test_render_limit_counts_earlier_frames() -> None:
 
 
 async def test_next_of_type_uses_the_contracts_type_field(base_url: str) -> None:
-    ws = await WsClient.open(f"{base_url}/ws/", type_field="kind", timeout=TIMEOUT)
+    session = ProtocolSession(ProtocolSpec(type_field="kind"))
+    ws = await WsClient.open(f"{base_url}/ws/", session=session, timeout=TIMEOUT)
     try:
         await ws.send_json(_send({"kind": "pong"}))
         message = await ws.next_of_type("pong", 0.2)

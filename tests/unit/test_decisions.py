@@ -187,12 +187,12 @@ def test_push_body_copies_data() -> None:
 
 @pytest.mark.parametrize("size", [64, 100, 1024, 65536, 65537])
 def test_padded_text_is_exactly_n_bytes_of_json(size: int) -> None:
-    text = padded_text(size)
+    text = padded_text({"type": "ping", "n": 1}, size)
     assert len(text.encode("utf-8")) == size
     value = json.loads(text)
-    assert value["type"] == "heartbeat"
+    assert value["type"] == "ping" and value["n"] == 1
 
 
 def test_padded_text_below_the_minimum_is_refused() -> None:
     with pytest.raises(ValueError, match="at least"):
-        padded_text(10)
+        padded_text({"type": "ping"}, 10)
