@@ -175,7 +175,7 @@ async def test_next_of_type_timeout_lists_what_was_seen(client: WsClient) -> Non
         await client.next_of_type("reply", 0.2)
     assert info.value.title == "no 'reply' message within 0.2s on client"
     assert info.value.received == "'push'"
-    assert "Documented: a 'reply' message" in str(info.value)
+    assert "Documented: 'reply' message" in str(info.value)
 
 
 async def test_expect_silence_passes_when_nothing_arrives(client: WsClient) -> None:
