@@ -32,13 +32,15 @@ class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[ScenarioItem]:
         session: HarnessSession = self.config.stash[SESSION_KEY]
         try:
-            scenarios = load_scenarios(self.path, session.contract)
+            scenarios = load_scenarios(self.path, session.contract, session.config)
         except HarnessError as exc:
             raise self.CollectError(str(exc)) from None
         for scenario in scenarios:
             item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
             for marker in ("conformance", *scenario.markers):
                 item.add_marker(marker)
+            if scenario.skip_reason:
+                item.add_marker(pytest.mark.skip(reason=scenario.skip_reason))
             yield item
 
 

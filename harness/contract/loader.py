@@ -159,6 +159,7 @@ class _Reader:
                 trailing_slash_optional=raw.get("x-trailing-slash") == "optional",
                 parameters=parameters,
                 title=str(raw.get("title", "")),
+                path_regex=raw.get("x-path-regex"),
             )
         return routes
 

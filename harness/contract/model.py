@@ -29,6 +29,7 @@ class Route:
     trailing_slash_optional: bool = False
     parameters: tuple[str, ...] = ()
     title: str = ""
+    path_regex: str | None = None  # x-path-regex: the server's own pattern, if declared
 
     def path(self, **values: Any) -> str:
         """The route's path with its parameters filled in, always with a leading slash."""

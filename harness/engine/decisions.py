@@ -100,7 +100,9 @@ def padded_text(message: Mapping[str, Any], size: int) -> str:
     head = json.dumps({**message, _PADDING: ""})[:-2]  # ends just inside the padding's quotes
     tail = '"}'
     if size < len(head.encode()) + len(tail):
-        raise ValueError(f"size must be at least {len(head.encode()) + len(tail)} bytes, got {size}")
+        raise ValueError(
+            f"size must be at least {len(head.encode()) + len(tail)} bytes, got {size}"
+        )
     return head + "x" * (size - len(head.encode()) - len(tail)) + tail
 
 

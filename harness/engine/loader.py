@@ -21,29 +21,46 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from harness.config import HarnessConfig
 from harness.contract import Contract
 from harness.engine import model as m
+from harness.engine.vocabulary import Unresolved, Vocabulary
 from harness.errors import ScenarioError
-from harness.yamlfile import line_of, load_yaml
+from harness.yamlfile import LineDict, line_of, load_yaml
 
 _CASE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.]+")
+# Case variables that are values to use, not names to show in the test id.
+_HIDDEN = {"payload", "data", "granted", "resource", "action", "path", "permission"}
 
 
-def load_scenarios(path: str | Path, contract: Contract) -> list[m.Scenario]:
-    """All scenarios of one file, with ``each`` cases expanded."""
+def load_scenarios(
+    path: str | Path, contract: Contract, config: HarnessConfig | None = None
+) -> list[m.Scenario]:
+    """All scenarios of one file, with ``each`` cases expanded.
+
+    A case that needs what the contract or the config does not declare (a route role, a
+    user, an x-roles entry, a size limit) comes back with ``skip_reason`` set.
+    """
     file = Path(path)
     document = load_yaml(file, ScenarioError)
-    return _FileParser(file, contract).parse(document)
+    return _FileParser(file, contract, config).parse(document)
+
+
+# Case generators: scenario key -> the cases it adds (multiplied with ``each``).
+_GENERATORS = ("each_request", "each_push", "each_unknown_path", "each_required")
 
 
 class _FileParser:
-    def __init__(self, file: Path, contract: Contract) -> None:
+    def __init__(self, file: Path, contract: Contract, config: HarnessConfig | None) -> None:
         self.file = file
         self.contract = contract
+        self.config = config
+        self.vocabulary = Vocabulary(contract, config)
 
     def fail(self, node: Any, problem: str, line: int = 0) -> ScenarioError:
         line = line or line_of(node)
@@ -74,7 +91,16 @@ class _FileParser:
     def entry(self, entry: Any) -> list[m.Scenario]:
         if not isinstance(entry, Mapping):
             raise self.fail(entry, "each scenario is a mapping with 'id' and 'steps'")
-        allowed = {"id", "description", "message", "each", "steps", "markers"}
+        allowed = {
+            "id",
+            "description",
+            "message",
+            "each",
+            "steps",
+            "markers",
+            "probe",
+            *_GENERATORS,
+        }
         unknown = set(entry) - allowed
         if unknown:
             raise self.fail(
@@ -91,7 +117,53 @@ class _FileParser:
         if not isinstance(cases, list) or not all(isinstance(c, Mapping) for c in cases):
             raise self.fail(entry, f"scenario {base!r}: 'each' must be a list of mappings")
         markers = tuple(str(x) for x in entry.get("markers") or ())
+        try:
+            cases = self.generated(entry, cases)
+        except Unresolved as exc:
+            return [self.skipped(entry, base, str(exc), markers)]
         return [self.case(entry, base, case, steps, markers) for case in cases]
+
+    def generated(self, entry: Mapping[str, Any], cases: list[Any]) -> list[dict[str, Any]]:
+        """``each`` times the cases the contract generates (requests, pushes, paths...)."""
+        vocabulary = self.vocabulary
+        sources = {
+            "each_request": lambda _: vocabulary.requests(),
+            "each_push": lambda audience: vocabulary.pushes(str(audience)),
+            "each_unknown_path": lambda _: vocabulary.unknown_paths(),
+            "each_required": lambda role: vocabulary.required(str(role)),
+        }
+        expanded = [_with_line(dict(case), line_of(case)) for case in cases]
+        for key, source in sources.items():
+            if key not in entry:
+                continue
+            generated = source(entry[key])
+            if not generated:
+                raise Unresolved(f"the contract gives no cases for {key}: {entry[key]}")
+            expanded = [
+                _with_line({**g, **case}, line_of(case)) for g in generated for case in expanded
+            ]
+        if "probe" in entry:
+            probe = vocabulary.probe(str(entry["probe"]))
+            expanded = [_with_line({**probe, **case}, line_of(case)) for case in expanded]
+        for case in expanded:
+            if isinstance(case.get("route"), str):
+                case["route"] = vocabulary.route(case["route"])
+        return expanded
+
+    def skipped(
+        self, entry: Mapping[str, Any], base: str, reason: str, markers: tuple[str, ...]
+    ) -> m.Scenario:
+        """A placeholder item that says why a scenario cannot run against this app."""
+        return m.Scenario(
+            name=base,
+            base=base,
+            description=str(entry.get("description", "")),
+            file=str(self.file),
+            line=line_of(entry),
+            steps=(),
+            markers=markers,
+            skip_reason=reason,
+        )
 
     def case(
         self,
@@ -102,17 +174,28 @@ class _FileParser:
         markers: tuple[str, ...],
     ) -> m.Scenario:
         variables = {str(k): v for k, v in case.items() if k != "id"}
+        shown = {
+            k: v for k, v in variables.items() if isinstance(v, str | int) and k not in _HIDDEN
+        }
+        variables = {**self.vocabulary.names(), **variables}
         message = _fill(entry.get("message"), variables)
         if message is not None and message not in self.contract.messages:
             raise self.fail(entry, f"scenario {base!r}: message {message!r} is not in the contract")
-        parsed = tuple(
-            self.step(_fill(raw, variables), line_of(raw, line_of(steps))) for raw in steps
-        )
         case_id = str(
             case.get("id")
-            or "-".join(_UNSAFE_ID.sub("_", str(v)).strip("_") for v in variables.values())
+            or "-".join(_UNSAFE_ID.sub("_", str(v)).strip("_") for v in shown.values())
         )
         name = f"{base}[{case_id}]" if case_id else base
+        try:
+            parsed = tuple(
+                self.step(
+                    self.roles(_fill(raw, variables), variables), line_of(raw, line_of(steps))
+                )
+                for raw in steps
+            )
+            self.check_users(parsed)
+        except Unresolved as exc:
+            return replace(self.skipped(entry, name, str(exc), markers), base=base)
         connects = [s for s in parsed if isinstance(s, m.Connect)]
         first = connects[0] if connects else None
         coverage = None
@@ -137,6 +220,44 @@ class _FileParser:
             markers=all_markers,
             needs_push=needs_push,
         )
+
+    def roles(self, raw: Any, variables: Mapping[str, Any]) -> Any:
+        """``send_role`` and ``expect_reply: {role: ...}``: messages from the contract's x-roles."""
+        if not isinstance(raw, Mapping) or len(raw) != 1:
+            return raw
+        keyword, args = next(iter(raw.items()))
+        if keyword == "send_role":
+            args = {"role": args} if isinstance(args, str) else dict(args)
+            message = dict(_fill(self.vocabulary.role(str(args["role"]))["send"], variables))
+            if "drop" in args:
+                message.pop(str(args["drop"]), None)
+            send = {"message": message, **({"on": args["on"]} if "on" in args else {})}
+            return {"send": send}
+        if keyword == "expect_reply" and isinstance(args, Mapping) and "role" in args:
+            role = self.vocabulary.role(str(args["role"]))
+            rest = {k: v for k, v in args.items() if k != "role"}
+            return {"expect_reply": {**rest, "match": _fill(role.get("reply") or {}, variables)}}
+        return raw
+
+    def check_users(self, steps: tuple[m.Step, ...]) -> None:
+        """Every user a case needs must be in the config, or the case is skipped."""
+        if self.config is None:
+            return
+        needed = set()
+        for step in steps:
+            if isinstance(step, m.Connect) and step.auth.mode in ("user", "wrong_user"):
+                needed.add(step.auth.user)
+                if step.auth.mode == "wrong_user":
+                    needed.add(step.auth.other)
+            if isinstance(step, m.Push):
+                kind, _, name = step.to.partition(":")
+                if kind not in ("global", "role") and "$" not in step.to:
+                    needed.add(name or kind)
+        missing = sorted(needed - set(self.config.users))
+        if missing:
+            raise Unresolved(
+                f"needs the user(s) {', '.join(missing)}, which {self.config.source} does not declare"
+            )
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -180,6 +301,8 @@ class _FileParser:
             },
         )
         route = options.get("route")
+        if isinstance(route, str):
+            route = self.vocabulary.route(route)
         if route is not None and route not in self.contract.routes:
             raise self.fail(
                 args,
@@ -259,11 +382,14 @@ class _FileParser:
         if isinstance(args, str):
             return m.Send(text=args, line=line)
         options = self.options(args, "send_text", line, {"on", "text", "size"})
-        if "size" in options and not isinstance(options["size"], int):
-            raise self.fail(args, "send_text: size must be a number of bytes", line)
-        return m.Send(
-            on=options.get("on"), text=options.get("text"), size=options.get("size"), line=line
-        )
+        size = options.get("size")
+        if size in ("over_limit", "at_limit"):
+            size = self.vocabulary.size(size)
+        if size is not None and not isinstance(size, int):
+            raise self.fail(
+                args, "send_text: size must be a number of bytes, over_limit or at_limit", line
+            )
+        return m.Send(on=options.get("on"), text=options.get("text"), size=size, line=line)
 
     def send_binary(self, args: Any, line: int) -> m.Send:
         options = self.options(
@@ -343,10 +469,11 @@ class _FileParser:
             raise self.fail(
                 args, f"push: type {push_type!r} is not a push in the contract ({pushes})", line
             )
+        data = options.get("data")
         return m.Push(
             type=push_type,
             to=str(options.get("to", "primary")),
-            data=dict(options.get("data") or {}),
+            data=dict(data if data is not None else self.vocabulary.push_data(push_type)),
             line=line,
         )
 
@@ -462,13 +589,20 @@ def _fill(raw: Any, variables: Mapping[str, Any]) -> Any:
             return variables[whole.group(1)]
         return _CASE_VARIABLE.sub(lambda mt: str(variables.get(mt.group(1), mt.group(0))), raw)
     if isinstance(raw, Mapping):
-        filled = type(raw)({k: _fill(v, variables) for k, v in raw.items()})
+        filled = type(raw)({_fill(k, variables): _fill(v, variables) for k, v in raw.items()})
         if hasattr(raw, "__line__"):
             filled.__line__ = raw.__line__  # type: ignore[attr-defined]
         return filled
     if isinstance(raw, list):
         return [_fill(item, variables) for item in raw]
     return raw
+
+
+def _with_line(case: dict[str, Any], line: int) -> LineDict:
+    """A generated case that still points at the line of the ``each`` case it came from."""
+    lined = LineDict(case)
+    lined.__line__ = line
+    return lined
 
 
 def _on_shortcut(args: Any) -> Any:

@@ -173,3 +173,4 @@ class Scenario:
     coverage: Coverage | None = None
     markers: tuple[str, ...] = ()
     needs_push: bool = False
+    skip_reason: str = ""  # set when the contract or config lacks what the case needs

@@ -5,11 +5,18 @@ example's I/O runs on a ``LoopRunner``: one event loop owned by the test module 
 with ``run_until_complete``. Keeping the loop (instead of ``asyncio.run`` per example) lets
 one WebSocket connection serve many examples; ``FuzzDriver`` reconnects only when an example
 closed it, and that reconnection doubles as the "server still alive" check.
+
+The protocol itself (the hello, the confirmation and whether it names the right user, the
+liveness request, which reply answers which request) is the protocol core's:
+``RunContext.session`` gives each connection a ``ProtocolSession`` built from the contract
+and the config, and ``WsClient`` drives it. Routes are chosen by their ``x-auth`` role and
+users from the config, never by name.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import warnings
 from collections.abc import Coroutine
@@ -23,7 +30,8 @@ from harness.client import (
     Transcript,
     WsClient,
 )
-from harness.contract import FrameValidator
+from harness.config import HarnessConfig, UserSpec
+from harness.contract import Contract
 from harness.engine.runner import RunContext
 from harness.fuzz import reproducer
 from harness.fuzz.payloads import Payload
@@ -32,14 +40,15 @@ from harness.fuzz.properties import (
     Deviation,
     Exchange,
     Finding,
-    Received,
     Verdict,
     evaluate,
 )
-from harness.templates import for_user
+from harness.protocol import Confirmed, Event, ProtocolSpec, Push, Reply, Request, fill
 
 T = TypeVar("T")
 TOKEN_PLACEHOLDER = "$WS_TOKEN"
+#: Route roles (``x-auth``) on which a configured user connects, most general first.
+USER_ROUTES = ("optional", "required", "owner")
 
 
 class DeviationWarning(UserWarning):
@@ -73,6 +82,45 @@ class Identity:
         return f"{self.user or 'anonymous'}@{self.route}"
 
 
+# -- choosing routes and users from the contract and the config ---------------------------
+
+
+def known_users(config: HarnessConfig) -> list[str]:
+    """The configured users the fuzzers can model: with a user id and a role, in file order."""
+    return [name for name, spec in config.users.items() if spec.user_id is not None and spec.role]
+
+
+def route_with(contract: Contract, *auths: str) -> str | None:
+    """The first route whose ``x-auth`` is the first of ``auths`` any route has."""
+    for auth in auths:
+        routes = contract.routes_with_auth(auth)
+        if routes:
+            return routes[0].name
+    return None
+
+
+def fuzz_identity(ctx: RunContext) -> Identity:
+    """Who sends the payloads: the first configured user, on the first route that admits a
+    user (``optional``, else ``required``, else ``owner``); anonymous where no route or user
+    does."""
+    users = known_users(ctx.config)
+    route = route_with(ctx.contract, *USER_ROUTES)
+    if route is not None and users:
+        return Identity(route, users[0])
+    anonymous = route_with(ctx.contract, "optional", "anonymous")
+    if anonymous is None:
+        raise LookupError(
+            f"{ctx.contract.source}: no route to fuzz; the fuzzers need a route with x-auth "
+            "optional or anonymous, or one of required/owner and a user with user_id and role "
+            f"in {ctx.config.source}"
+        )
+    return Identity(anonymous, None)
+
+
+def user_of(ctx: RunContext, identity: Identity) -> UserSpec | None:
+    return ctx.config.user(identity.user) if identity.user else None
+
+
 def endpoint(
     ctx: RunContext,
     identity: Identity,
@@ -84,17 +132,20 @@ def endpoint(
     """The URL for ``identity``; ``shown`` puts ``$WS_TOKEN`` in place of the token.
 
     ``token`` overrides the user's own token (forged tokens); ``path_user`` overrides the
-    owner parameter of a route like ``ws/permissions/{user_id}/`` (another user's id).
+    owner parameter of an ``owner`` route (another user's id).
     """
     route = ctx.contract.route(identity.route)
     values: dict[str, Any] = {}
     if route.owner_parameter:
-        owner = (
-            path_user
-            if path_user is not None
-            else ctx.config.user(identity.user or "primary").user_id
-        )
-        values[route.owner_parameter] = owner
+        if path_user is None:
+            owner = identity.user or next(iter(known_users(ctx.config)), None)
+            if owner is None:
+                raise LookupError(
+                    f"route {route.name!r} needs a user id for {route.owner_parameter}; "
+                    f"configure a user with user_id in {ctx.config.source}"
+                )
+            path_user = ctx.config.user(owner).user_id
+        values[route.owner_parameter] = path_user
     if token is None and identity.user is not None:
         token = TOKEN_PLACEHOLDER if shown else ctx.tokens.token(identity.user)
     elif token is not None and shown:
@@ -105,6 +156,14 @@ def endpoint(
     return ctx.target.ws_url + route.path(**values) + query
 
 
+# -- connections ----------------------------------------------------------------------------
+
+
+def has_liveness(spec: ProtocolSpec) -> bool:
+    """Does the protocol declare a liveness request that gets a reply?"""
+    return spec.liveness is not None and bool(spec.reply_types(spec.liveness.get(spec.type_field)))
+
+
 async def open_confirmed(
     ctx: RunContext,
     identity: Identity,
@@ -113,12 +172,14 @@ async def open_confirmed(
     label: str | None = None,
     url: str | None = None,
     origin: str | None = None,
-) -> tuple[WsClient, Any]:
-    """Connect and wait for the confirmation the config declares; returns (client, frame).
+) -> tuple[WsClient, Confirmed | None]:
+    """Connect as ``identity`` and wait for the protocol's confirmation (the client sends
+    the hello first when the protocol confirms after one).
 
-    The frame is the confirmation's parsed value (None when the config declares none).
+    Returns the client and the ``Confirmed`` event (None when the protocol has no
+    confirmation); ``Confirmed.problem`` says if it names another user. On failure the
+    connection is closed and the ExpectationFailed (or HandshakeRejected) propagates.
     """
-    config = ctx.config
     if url is None:
         url = await asyncio.to_thread(endpoint, ctx, identity)
     client = await WsClient.open(
@@ -126,36 +187,25 @@ async def open_confirmed(
         transcript=transcript,
         label=label or identity.label,
         origin=origin,
-        timeout=config.timeouts.connect,
-        validator=ctx.validator,
-        type_field=ctx.contract.type_field,
+        timeout=ctx.config.timeouts.connect,
+        session=ctx.session(user_of(ctx, identity)),
     )
-    confirmation = config.confirmation
-    if confirmation.message is None:
-        return client, None
-    await send_hello(ctx, identity, client)
-    frame = await client.next_of_type(confirmation.message, config.timeouts.reply)
-    return client, frame.value
-
-
-async def send_hello(ctx: RunContext, identity: Identity, client: WsClient) -> None:
-    """Send the config's ``connect`` message when the server confirms only after one."""
-    confirmation = ctx.config.confirmation
-    if confirmation.message is None or confirmation.after != "connect":
-        return
-    user = ctx.config.user(identity.user) if identity.user else None
-    await client.send_json(for_user(dict(confirmation.connect_message), user))
+    try:
+        confirmed = await client.confirmed(ctx.config.timeouts.reply)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await client.close()
+        raise
+    return client, confirmed
 
 
 async def liveness(ctx: RunContext, identity: Identity, transcript: Transcript) -> str | None:
     """A fresh connection gets its confirmation and a liveness reply; else why not."""
-    request = ctx.contract.liveness_request
-    reply = ctx.contract.liveness_reply
     client = None
     try:
         client, _ = await open_confirmed(ctx, identity, transcript, label="liveness")
-        if request is not None and reply is not None:
-            await client.round_trip(request, reply, ctx.config.timeouts.reply)
+        if has_liveness(ctx.spec):
+            await client.alive(ctx.config.timeouts.reply)
     except (ExpectationFailed, OSError) as exc:
         return f"server not alive: a fresh connection failed: {str(exc).splitlines()[0]}"
     finally:
@@ -186,8 +236,7 @@ class FuzzDriver:
         self.ctx = ctx
         self.identity = identity
         self.runner = runner
-        self.checks = CheckContext(ctx.contract, FrameValidator(ctx.contract, "server"), deviations)
-        self.push_types = frozenset(m.name for m in ctx.contract.pushes())
+        self.checks = CheckContext(ctx.contract, deviations)
         self.client: WsClient | None = None
         self.transcript = Transcript()
         self.examples = 0
@@ -230,11 +279,20 @@ class FuzzDriver:
 
     async def _connection(self) -> WsClient:
         if self.client is None or self.client.closed:
-            self.client, _ = await open_confirmed(
+            self.client, confirmed = await open_confirmed(
                 self.ctx, self.identity, self.transcript, label="fuzz"
             )
+            if confirmed is not None and confirmed.problem:
+                raise ExpectationFailed(
+                    f"the confirmation names the wrong user for {self.identity.label}",
+                    received=confirmed.problem,
+                    documented=f"{self.ctx.spec.user_field} of the connecting user",
+                )
         self.client.transcript = self.transcript
+        # Every example ends with the probe's reply, so nothing earlier is still owed an
+        # answer: start each example with an empty inbox and no pending requests.
         self.client.inbox.clear()
+        self.client.session.pending.clear()
         return self.client
 
     async def _exchange(self, payload: Payload) -> Exchange:
@@ -243,57 +301,58 @@ class FuzzDriver:
             if isinstance(payload.frame, bytes):
                 await client.send_bytes(payload.frame)
             else:
-                await client.send_text(payload.frame)
+                await client.send_text(payload.frame, payload.message)
         except (ConnectionEnded, HandshakeRejected) as exc:
             return Exchange([], True, client.close_code, send_failed=str(exc).splitlines()[0])
         if payload.expect.kind == "close":
             return await self._until_closed(client)
-        return await self._until_probe(client, payload)
+        return await self._until_probe(client)
 
     async def _until_closed(self, client: WsClient) -> Exchange:
-        answer: list[Received] = []
+        answer: list[Event] = []
         deadline = time.monotonic() + self.ctx.config.timeouts.close
-        while not client.closed and time.monotonic() < deadline:
-            if not await self._read(client, answer, deadline):
-                break
+        while not client.closed and await _read(client, answer, deadline) is not None:
+            pass
         return Exchange(answer, client.closed, client.close_code)
 
-    async def _until_probe(self, client: WsClient, payload: Payload) -> Exchange:
+    async def _until_probe(self, client: WsClient) -> Exchange:
         """Send the liveness probe after the payload; everything before its reply answers
-        the payload (a server handles one connection's messages in order)."""
-        probe, probe_reply = self.ctx.contract.liveness_request, self.ctx.contract.liveness_reply
-        answer: list[Received] = []
+        the payload (a server handles one connection's messages in order). The session
+        tells the probe's reply from a reply of the same type to the payload."""
+        answer: list[Event] = []
         deadline = time.monotonic() + self.ctx.config.timeouts.reply
-        if probe is None or probe_reply is None:  # no probe declared: wait out the reply time
-            while await self._read(client, answer, deadline):
+        if not has_liveness(self.ctx.spec):  # no probe declared: wait out the reply time
+            while await _read(client, answer, deadline) is not None:
                 pass
             return Exchange(answer, client.closed, client.close_code)
         try:
-            await client.send_json(probe)
+            probe = await client.send_json(
+                fill(self.ctx.spec.liveness, user_of(self.ctx, self.identity))
+            )
         except ConnectionEnded:
             return Exchange(answer, True, client.close_code)
-        # A payload answered by the probe's own reply type needs two of them, unless it got
-        # something else first (an error).
-        doubled = probe_reply in payload.expect.reply_types
-        while await self._read(client, answer, deadline):
-            if answer and answer[-1].type == probe_reply and (len(answer) >= 2 or not doubled):
-                return Exchange(answer[:-1], client.closed, client.close_code, probe_answered=True)
+        while (event := await _read(client, answer, deadline, probe)) is not None:
+            if isinstance(event, Reply) and event.request is probe:
+                return Exchange(answer, client.closed, client.close_code, probe_answered=True)
         return Exchange(answer, client.closed, client.close_code, probe_answered=False)
 
-    async def _read(self, client: WsClient, answer: list[Received], deadline: float) -> bool:
-        """Read one frame into ``answer`` (pushes are skipped); False when none will come."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or client.closed:
-            return False
-        try:
-            message = await client.receive(remaining)
-        except (TimeoutError, ConnectionEnded):
-            return False
-        if message.type in self.push_types:
-            return True  # a push from another test's trigger is not an answer
-        binary = isinstance(message.value, bytes | bytearray)
-        answer.append(Received(None if binary else message.value, message.text, binary))
-        return True
+
+async def _read(
+    client: WsClient, answer: list[Event], deadline: float, probe: Request | None = None
+) -> Event | None:
+    """Read one event before ``deadline`` (None: none will come) and keep it in ``answer``,
+    unless it is a push (another test's trigger) or the probe's reply."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0 or client.closed:
+        return None
+    try:
+        event = await client.receive(remaining)
+    except (TimeoutError, ConnectionEnded):
+        return None
+    probe_reply = probe is not None and isinstance(event, Reply) and event.request is probe
+    if not isinstance(event, Push) and not probe_reply:
+        answer.append(event)
+    return event
 
 
 def _finding_alive(problem: str, payload: Payload) -> Finding:

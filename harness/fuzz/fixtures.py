@@ -2,8 +2,11 @@
 
     ws_fuzz_deviations  declared deviations from the contract (override in a conftest)
     ws_fuzz_runner      the module's private event loop for Hypothesis examples
-    ws_fuzz_driver      a FuzzDriver on ``permissions`` as the primary user (reused connection)
+    ws_fuzz_driver      a FuzzDriver (reused connection) as the first configured user, on
+                        the first route that admits one (``fuzz_identity``)
     ws_fuzz_mutations   the valid-message and mutation strategies of the contract
+    ws_fuzz_jwt         how the server signs JWTs, for the forged-token checks (override in
+                        a conftest; None: the JWT rows are skipped, with the reason)
 
 Module-scoped, so one connection serves every example of a module, and a test module's
 connections never see another module's pushes.
@@ -18,8 +21,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from harness.engine.runner import RunContext
-from harness.fuzz.driver import FuzzDriver, Identity, LoopRunner
+from harness.fuzz.driver import FuzzDriver, LoopRunner, fuzz_identity
 from harness.fuzz.properties import Deviation, load_deviations
+from harness.fuzz.security import JwtKey
 
 if TYPE_CHECKING:
     from harness.fuzz.mutations import Mutations
@@ -53,7 +57,7 @@ def ws_fuzz_driver(
     ws_fuzz_deviations: tuple[Deviation, ...],
 ) -> Iterator[FuzzDriver]:
     driver = FuzzDriver(
-        ws_run_context, Identity("permissions", "primary"), ws_fuzz_runner, ws_fuzz_deviations
+        ws_run_context, fuzz_identity(ws_run_context), ws_fuzz_runner, ws_fuzz_deviations
     )
     yield driver
     driver.close()
@@ -67,3 +71,14 @@ def ws_fuzz_mutations(ws_run_context: RunContext) -> Mutations:
     from harness.fuzz.strategies import MessageStrategies
 
     return Mutations(MessageStrategies(ws_run_context.contract))
+
+
+@pytest.fixture(scope="session")
+def ws_fuzz_jwt() -> JwtKey | None:
+    """The server's JWT signing key and user claim (``JwtKey``), for forging tokens.
+
+    None by default: a deployment's secret is not the harness's to guess. Override it in a
+    conftest (``tests/fuzz/conftest.py`` does, for the reference target), reading the secret
+    from wherever your deployment keeps it; without it the forged-JWT rows are skipped.
+    """
+    return None

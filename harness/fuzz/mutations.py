@@ -76,23 +76,26 @@ EDGE_STRINGS: tuple[str, ...] = (
     "${jndi:ldap://x}",
 )
 
+# Text that is not one JSON object. ``@T`` stands for the contract's type field and ``@N``
+# for one of its client message names (``texts_for`` fills them in), so the near-misses look
+# like the contract's own messages.
 NON_JSON_TEXTS: tuple[str, ...] = (
     "",
     " ",
     "{",
     "}",
     "[",
-    "{'type': 'heartbeat'}",
-    '{"type": "heartbeat"',
-    '{"type":}',
-    "heartbeat",
+    "{'@T': '@N'}",
+    '{"@T": "@N"',
+    '{"@T":}',
+    "@N",
     "undefined",
     "NaN",
     "-Infinity",
     "{}garbage",
     '{"a":1}{"b":2}',
     "\x00",
-    '{"type": "heartbeat",}',
+    '{"@T": "@N",}',
     "[1,]",
     "0x10",
     "01",
@@ -106,10 +109,15 @@ JSON_NON_OBJECTS: tuple[str, ...] = (
     "true",
     "0",
     "-1.5",
-    '"heartbeat"',
+    '"@N"',
     "[]",
-    '[{"type": "heartbeat"}]',
+    '[{"@T": "@N"}]',
 )
+
+
+def texts_for(texts: tuple[str, ...], type_field: str, name: str) -> tuple[str, ...]:
+    """``texts`` with ``@T`` and ``@N`` replaced by a contract's type field and message name."""
+    return tuple(text.replace("@T", type_field).replace("@N", name) for text in texts)
 
 
 class Mutations:
@@ -118,8 +126,17 @@ class Mutations:
     def __init__(self, messages: MessageStrategies) -> None:
         self.messages = messages
         self.classifier: Classifier = messages.classifier
-        self.type_field = messages.contract.type_field
-        self.limit = messages.contract.max_message_bytes or 65536
+        contract = messages.contract
+        self.type_field = contract.type_field
+        self.limit = contract.max_message_bytes or 65536
+        liveness = contract.liveness_request
+        name = (
+            str(liveness.get(self.type_field))
+            if liveness is not None
+            else next((m.name for m in contract.client_messages()), "message")
+        )
+        self.non_json_texts = texts_for(NON_JSON_TEXTS, self.type_field, name)
+        self.json_non_objects = texts_for(JSON_NON_OBJECTS, self.type_field, name)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -249,7 +266,7 @@ class Mutations:
             expect = self.classifier.too_big(len(text.encode())) or self.classifier.lenient(
                 value, f"nesting {depth} deep"
             )
-            return Payload(text, expect, f"{depth} levels of {opener} nesting")
+            return Payload(text, expect, f"{depth} levels of {opener} nesting", value)
 
         return build()
 
@@ -310,8 +327,8 @@ class Mutations:
             return text[:-1] + f', "{self.type_field}": "ws-harness-duplicate"}}'
 
         texts = st.one_of(
-            st.sampled_from(NON_JSON_TEXTS),
-            st.sampled_from(JSON_NON_OBJECTS),
+            st.sampled_from(self.non_json_texts),
+            st.sampled_from(self.json_non_objects),
             truncated(),
             duplicate_type(),
             st.text(max_size=40),
@@ -326,9 +343,9 @@ class Mutations:
             return Payload(text, expect, "non-JSON text")
         if '"ws-harness-duplicate"' in text:
             return Payload(
-                text, self.classifier.lenient(value, "duplicate keys"), "duplicate type key"
+                text, self.classifier.lenient(value, "duplicate keys"), "duplicate type key", value
             )
-        return Payload(text, self.classifier.value(value, text), "JSON text")
+        return Payload(text, self.classifier.value(value, text), "JSON text", value)
 
     def binary(self) -> st.SearchStrategy[Payload]:
         """Binary frames: random bytes, or a perfectly valid message sent as bytes."""

@@ -45,7 +45,6 @@ class Expectation:
     reply_types: tuple[str, ...] = ()  # kind reply / reply_or_error: the documented replies
     error_codes: tuple[str, ...] = ()  # kind error: acceptable codes ("" = any documented)
     close_codes: tuple[int, ...] = ()  # kind close
-    correlation: tuple[str, Any] | None = None  # (field, value) a reply must echo
     silence_ok: bool = False  # reply_or_error for a message that has no reply (connect)
     why: str = ""
 
@@ -67,7 +66,11 @@ class Payload:
 
     frame: str | bytes
     expect: Expectation
-    mutation: str  # e.g. "valid permission_check", "wrong type at $.types"
+    mutation: str  # e.g. "valid <message type>", "wrong type at $.types"
+    # What the frame encodes, as far as the harness knows it (None: not a JSON value it
+    # built). The driver registers it with the protocol session, which then knows the
+    # request's type and correlation id and so which reply answers it.
+    message: Any = None
 
     @property
     def size(self) -> int:
@@ -190,17 +193,14 @@ class Classifier:
             # A reply echoing these fields cannot fit in one message under the same limit
             # once the server escapes non-ASCII (x3 to x6): an error is a fair answer.
             return self.lenient(value, "its echo may exceed max_message_bytes")
-        correlation = None
-        field = self.contract.message(message_type).correlation_field
-        if field is not None and field in value:
-            correlation = (field, value[field])
+        # Which reply answers it (by correlation id, where the contract has one) is the
+        # protocol session's judgement when the answer arrives.
         return Expectation(
             "reply",
             reply_types=tuple(self.contract.replies.get(message_type, ())),
-            correlation=correlation,
             why=f"valid {message_type}",
         )
 
     def payload(self, value: Any, mutation: str, ascii_only: bool = False) -> Payload:
         text = encode(value, ascii_only)
-        return Payload(text, self.value(value, text), mutation)
+        return Payload(text, self.value(value, text), mutation, value)

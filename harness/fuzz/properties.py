@@ -16,30 +16,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.contract import Contract, FrameValidator, Violation
+from harness.contract import Contract, Violation
 from harness.errors import ConfigError
 from harness.fuzz.payloads import Payload
+from harness.protocol import ErrorFrame, Event, Reply, Unexplained
 from harness.yamlfile import load_yaml
 
 
 @dataclass(frozen=True)
-class Received:
-    """One frame the server sent after the payload (pushes are filtered out before)."""
-
-    value: Any  # parsed JSON, or None
-    text: str
-    binary: bool = False
-
-    @property
-    def type(self) -> str | None:
-        return self.value.get("type") if isinstance(self.value, dict) else None
-
-
-@dataclass(frozen=True)
 class Exchange:
-    """What happened after one payload was sent."""
+    """What happened after one payload was sent.
 
-    answer: Sequence[Received]
+    ``answer`` holds the protocol session's events for the frames that answered it (pushes
+    and the liveness probe's reply left out): ``Reply`` (correlated by the session),
+    ``ErrorFrame``, or ``Unexplained`` (with the session's reason, a binary frame too).
+    """
+
+    answer: Sequence[Event]
     closed: bool
     close_code: int | None  # None with closed=True: dropped without a close frame
     probe_answered: bool | None = None  # the liveness probe after the payload; None: not sent
@@ -86,15 +79,18 @@ class Verdict:
 @dataclass(frozen=True)
 class CheckContext:
     contract: Contract
-    validator: FrameValidator
     deviations: tuple[Deviation, ...] = ()
 
 
 Check = Callable[[Payload, Exchange, CheckContext, Verdict], None]
 
 
-def _shown(frames: Iterable[Received]) -> str:
-    parts = [("BINARY" if f.binary else f.text[:200]) for f in frames]
+def _binary(event: Event) -> bool:
+    return event.frame is not None and event.frame.binary
+
+
+def _shown(events: Iterable[Event]) -> str:
+    parts = [("BINARY" if _binary(e) else e.text[:200]) for e in events]
     return " | ".join(parts) or "nothing"
 
 
@@ -138,26 +134,23 @@ def no_silent_drop(
 def frames_follow_contract(
     payload: Payload, exchange: Exchange, ctx: CheckContext, verdict: Verdict
 ) -> None:
-    """Every received frame validates against its schema (declared deviations aside)."""
-    for frame in exchange.answer:
-        if frame.binary:
+    """Every received frame validates against its schema (declared deviations aside); the
+    violations are the ones the protocol session found when the frame arrived."""
+    for event in exchange.answer:
+        if _binary(event):
             verdict.findings.append(
                 Finding("server sent a binary frame", "BINARY", "JSON text frames")
             )
             continue
-        for violation in (
-            ctx.validator.validate(frame.value)
-            if frame.value is not None
-            else [Violation("", "$", "not JSON")]
-        ):
-            deviation = next((d for d in ctx.deviations if d.covers(violation, frame.value)), None)
+        for violation in event.frame.violations if event.frame is not None else ():
+            deviation = next((d for d in ctx.deviations if d.covers(violation, event.value)), None)
             if deviation is not None and not payload.is_valid:
                 verdict.tolerated.append(f"{violation} (declared deviation: {deviation.why})")
                 continue
             verdict.findings.append(
                 Finding(
                     f"frame breaks the contract: {violation}",
-                    frame.text[:300],
+                    event.text[:300],
                     "a frame valid against its schema",
                 )
             )
@@ -190,13 +183,34 @@ def answer_matches(
             Finding("no answer to the liveness probe sent after the payload", received, documented)
         )
         return
-    error_type = ctx.contract.error_message
-    errors = [f for f in exchange.answer if f.type == error_type]
-    replies = [f for f in exchange.answer if f.type in expect.reply_types]
-    others = [f for f in exchange.answer if f not in errors and f not in replies]
-    if others or len(exchange.answer) > 1:
+    errors = [e for e in exchange.answer if isinstance(e, ErrorFrame)]
+    replies = [e for e in exchange.answer if isinstance(e, Reply)]
+    # A frame of a documented reply type that the session could not tie to the payload
+    # (a wrong or missing correlation id): its reason says why.
+    stray = [
+        e
+        for e in exchange.answer
+        if isinstance(e, Unexplained) and e.type is not None and e.type in expect.reply_types
+    ]
+    if stray and expect.kind == "reply" and len(exchange.answer) == 1:
         verdict.findings.append(
-            Finding("unexpected frames in answer to one message", received, documented)
+            Finding("reply does not answer the request", stray[0].reason, documented)
+        )
+        return
+    if expect.kind == "reply_or_error":
+        # Invalid input may lack the correlation id the session correlates by; a reply of the
+        # documented type is then still the documented answer.
+        replies += stray
+    known = [*errors, *replies]
+    others = [e for e in exchange.answer if not any(e is k for k in known)]
+    if others or len(exchange.answer) > 1:
+        reasons = "; ".join(e.reason for e in others if isinstance(e, Unexplained))
+        verdict.findings.append(
+            Finding(
+                "unexpected frames in answer to one message",
+                received + (f" ({reasons})" if reasons else ""),
+                documented,
+            )
         )
         return
     if expect.kind == "reply":
@@ -204,19 +218,8 @@ def answer_matches(
             verdict.findings.append(
                 Finding("valid message did not get its documented reply", received, documented)
             )
-        elif replies and expect.correlation is not None:
-            name, value = expect.correlation
-            echoed = replies[0].value.get(name) if isinstance(replies[0].value, dict) else None
-            if echoed != value:
-                verdict.findings.append(
-                    Finding(
-                        f"reply does not echo {name}", f"{name}={echoed!r}", f"{name}={value!r}"
-                    )
-                )
     elif expect.kind == "error":
-        code_field = ctx.contract.error_code_field
-        codes = [e.value.get(code_field) for e in errors]
-        if not errors or (expect.error_codes and codes[0] not in expect.error_codes):
+        if not errors or (expect.error_codes and errors[0].code not in expect.error_codes):
             verdict.findings.append(
                 Finding("invalid message did not get the documented error", received, documented)
             )

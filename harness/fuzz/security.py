@@ -1,16 +1,21 @@
 """Security checks against a running server; each returns a ``SecurityVerdict``.
 
     origins            cross-site WebSocket hijacking: foreign Origins must be refused
-    other_users_path   another user's id in an owner route's path must be refused (4003)
+    other_users_path   another user's id in an owner route's path must be refused
+                       (the contract's ``forbidden`` close code, or HTTP 401/403)
     bad_tokens         garbage, empty, expired and forged JWTs (alg none, wrong key,
                        tampered payload) must be refused, not downgraded to anonymous
-    oversized          messages over max_message_bytes: close 1009, the server lives on
+    oversized          messages over max_message_bytes: ``message_too_big``, the server
+                       lives on
     burst              many connections at once from one client (bounded, loopback)
     slowloris          incomplete handshakes held open must not starve other clients
 
 A verdict says what was tried, what happened, and whether that is acceptable; ``render``
-gives the lines a CI log shows. JWTs are forged by hand (HS256 via ``hmac``) so the fuzz
-extra needs no JWT library.
+gives the lines a CI log shows. Connections are opened and judged by the protocol core (the
+hello, the confirmation and the user it reports, the liveness round trip); routes are
+chosen by their ``x-auth`` role, close codes by their ``x-close-codes`` names. JWTs are
+forged by hand (HS256 via ``hmac``) so the fuzz extra needs no JWT library; the signing key
+and the claim naming the user are the deployment's (``JwtKey``), never guessed.
 """
 
 from __future__ import annotations
@@ -26,9 +31,26 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from harness.client import ExpectationFailed, HandshakeRejected, Transcript, WsClient
+from harness.client import (
+    ConnectionEnded,
+    ExpectationFailed,
+    HandshakeRejected,
+    Transcript,
+    WsClient,
+)
+from harness.engine.decisions import padded_text
 from harness.engine.runner import RunContext
-from harness.fuzz.driver import Identity, endpoint, liveness, open_confirmed, send_hello
+from harness.fuzz.driver import (
+    USER_ROUTES,
+    Identity,
+    endpoint,
+    known_users,
+    liveness,
+    open_confirmed,
+    route_with,
+    user_of,
+)
+from harness.protocol import fill
 
 FOREIGN_ORIGINS = (
     "http://evil.example",
@@ -39,7 +61,20 @@ FOREIGN_ORIGINS = (
     "http://evil.example:80",
     "file://",
 )
-DEFAULT_JWT_SECRET = "reference-target-insecure-jwt-secret"
+
+
+@dataclass(frozen=True)
+class JwtKey:
+    """How the server signs its JWTs: the HS256 secret and the claim that names the user."""
+
+    secret: str
+    user_claim: str
+
+    def sign(self, claims: dict[str, Any], secret: str | None = None) -> str:
+        return _jwt(claims, self.secret if secret is None else secret)
+
+    def claims(self, user: Any, issued: int, lifetime: int = 3600) -> dict[str, Any]:
+        return {self.user_claim: user, "iat": issued, "exp": issued + lifetime}
 
 
 @dataclass
@@ -62,7 +97,11 @@ class Attempt:
 
     status: int | None = None  # HTTP status of a refused handshake
     close_code: int | None = None  # close after accept
-    confirmed_user: Any = "none"  # user_id in the confirmation; "none" when none came
+    confirmed_user: Any = None  # what the confirmation reported at its user field
+    anonymous: bool = False  # ... and that value means anonymous
+    confirmed: bool = False  # a confirmation arrived
+    problem: str | None = None  # the session's verdict: it names another user than expected
+    user_field: str | None = None
     error: str = ""
 
     @property
@@ -76,7 +115,12 @@ class Attempt:
             return f"failed: {self.error}"
         if self.close_code is not None:
             return f"closed with {self.close_code}"
-        return f"ACCEPTED (confirmed as user_id {self.confirmed_user!r})"
+        if not self.confirmed:
+            return "ACCEPTED (the protocol declares no confirmation)"
+        if self.user_field is None:
+            return "ACCEPTED (confirmed)"
+        who = "anonymous" if self.anonymous else "a user"
+        return f"ACCEPTED (confirmed as {who}: {self.user_field} {self.confirmed_user!r})"
 
 
 async def attempt(
@@ -87,8 +131,9 @@ async def attempt(
     origin: str | None = None,
     identity: Identity | None = None,
 ) -> Attempt:
-    """Connect to ``url`` (as ``identity``, for the hello some servers await); wait for a
-    confirmation or a close (bounded)."""
+    """Connect to ``url`` as ``identity`` (anonymous when None: the hello some servers
+    await, and the user the confirmation should report); wait for the confirmation or a
+    close (bounded)."""
     client: WsClient | None = None
     try:
         client = await WsClient.open(
@@ -97,32 +142,33 @@ async def attempt(
             label=label,
             origin=origin,
             timeout=ctx.config.timeouts.connect,
-            validator=ctx.validator,
-            type_field=ctx.contract.type_field,
+            session=ctx.session(user_of(ctx, identity) if identity else None),
         )
     except HandshakeRejected as exc:
         return Attempt(status=exc.status, error="" if exc.status else str(exc).splitlines()[0])
+    except ConnectionEnded as exc:  # closed before the hello could be sent
+        return Attempt(close_code=exc.code)
     try:
         try:
-            await send_hello(ctx, identity or Identity(_route(ctx, "optional")), client)
-        except ExpectationFailed:  # refused before the hello could be sent
-            return Attempt(close_code=client.close_code)
-        confirmation = ctx.config.confirmation.message
-        if confirmation is None:  # no confirmation: a close within the close timeout refuses
-            try:
-                code, _ = await client.expect_close(ctx.config.timeouts.close)
-                return Attempt(close_code=code)
-            except ExpectationFailed:
-                return Attempt(confirmed_user="(no confirmation declared)")
-        try:
-            frame = await client.next_of_type(confirmation, ctx.config.timeouts.reply)
+            confirmed = await client.confirmed(ctx.config.timeouts.reply)
         except ExpectationFailed:
             if client.closed:
                 return Attempt(close_code=client.close_code)
             return Attempt(error="neither a confirmation nor a close")
-        data = frame.value.get("data") if isinstance(frame.value, dict) else None
-        user = data.get("user_id") if isinstance(data, dict) else None
-        return Attempt(confirmed_user=user)
+        if confirmed is None:  # no confirmation: a close within the close timeout refuses
+            try:
+                code, _ = await client.expect_close(ctx.config.timeouts.close)
+                return Attempt(close_code=code)
+            except ExpectationFailed:
+                return Attempt()
+        reported = confirmed.user_id
+        return Attempt(
+            confirmed_user=reported,
+            anonymous=reported in ctx.spec.anonymous_values and not isinstance(reported, bool),
+            confirmed=True,
+            problem=confirmed.problem,
+            user_field=ctx.spec.user_field,
+        )
     finally:
         await client.close()
 
@@ -132,7 +178,7 @@ async def attempt(
 
 async def origins(ctx: RunContext, transcript: Transcript) -> SecurityVerdict:
     """Foreign Origins must be refused; lists every origin the server accepts."""
-    identity = Identity(_route(ctx, "optional"), None)
+    identity = Identity(_route(ctx, "optional", "anonymous"), None)
     url = endpoint(ctx, identity)
     own = "http://" + (urlsplit(ctx.target.http_url).netloc or "127.0.0.1")
     results = {
@@ -156,21 +202,23 @@ async def origins(ctx: RunContext, transcript: Transcript) -> SecurityVerdict:
 
 async def other_users_path(ctx: RunContext, transcript: Transcript) -> SecurityVerdict:
     """A user presenting their own token on another user's owner route must be refused."""
-    owner_routes = [n for n, r in ctx.contract.routes.items() if r.auth == "owner"]
-    users = [n for n, u in ctx.config.users.items() if u.user_id is not None and u.role]
+    owner_routes = [route.name for route in ctx.contract.routes_with_auth("owner")]
+    users = known_users(ctx.config)
     if not owner_routes or len(users) < 2:
         return SecurityVerdict(
-            "another user's id in the path", True, "skipped: needs an owner route and two users"
+            "another user's id in the path",
+            True,
+            "skipped: needs a route with x-auth owner and two configured users with user_id",
         )
     me, other = ctx.config.user(users[0]), ctx.config.user(users[1])
     forbidden = ctx.contract.close_codes.get("forbidden", 4003)
+    policy = ctx.contract.close_codes.get("policy_violation", 1008)
     details, ok = [], True
     for route in owner_routes:
-        url = await asyncio.to_thread(
-            endpoint, ctx, Identity(route, me.name), path_user=other.user_id
-        )
-        result = await attempt(ctx, url, transcript, "cross-user")
-        refused = result.status in (401, 403) or result.close_code in (forbidden, 1008)
+        identity = Identity(route, me.name)
+        url = await asyncio.to_thread(endpoint, ctx, identity, path_user=other.user_id)
+        result = await attempt(ctx, url, transcript, "cross-user", identity=identity)
+        refused = result.status in (401, 403) or result.close_code in (forbidden, policy)
         ok = ok and refused
         details.append(
             f"{route}: {me.name} (id {me.user_id}) on id {other.user_id}: {result.describe()}"
@@ -183,8 +231,14 @@ async def other_users_path(ctx: RunContext, transcript: Transcript) -> SecurityV
     return SecurityVerdict("another user's id in the path", ok, summary, details)
 
 
-def forged_tokens(ctx: RunContext, secret: str) -> dict[str, str]:
-    """Tokens that must never authenticate, by name; forged JWTs claim the staff user."""
+def forged_tokens(ctx: RunContext, key: JwtKey | None) -> dict[str, str]:
+    """Tokens that must never authenticate, by name; forged JWTs claim the staff user.
+
+    Without ``key`` only the tokens that need no knowledge of the server's JWTs remain.
+    """
+    tokens = {"garbage": ctx.config.auth.bad_token, "empty": ""}
+    if key is None:
+        return tokens
     users = {u.user_id for u in ctx.config.users.values() if u.user_id is not None}
     staff = next(
         (u.user_id for u in ctx.config.users.values() if u.staff and u.user_id),
@@ -192,42 +246,50 @@ def forged_tokens(ctx: RunContext, secret: str) -> dict[str, str]:
     )
     victim = min(users - {staff}, default=staff)
     now = int(time.time())
-    claims = {"user_id": staff, "iat": now, "exp": now + 3600}
-    genuine_other = _jwt({"user_id": victim, "iat": now, "exp": now + 3600}, secret)
-    head, _, signature = genuine_other.split(".")
+    claims = key.claims(staff, now)
+    head, _, signature = key.sign(key.claims(victim, now)).split(".")
     return {
-        "garbage": ctx.config.auth.bad_token,
-        "empty": "",
-        "expired JWT": _jwt({"user_id": victim, "iat": now - 7200, "exp": now - 3600}, secret),
+        **tokens,
+        "expired JWT": key.sign(key.claims(victim, now - 7200)),
         "alg none JWT": _segment({"alg": "none", "typ": "JWT"}) + "." + _segment(claims) + ".",
-        "wrong-key JWT": _jwt(claims, secret + "-wrong"),
+        "wrong-key JWT": key.sign(claims, key.secret + "-wrong"),
         "tampered-payload JWT": f"{head}.{_segment(claims)}.{signature}",
         "JWT without signature": f"{head}.{_segment(claims)}.",
     }
 
 
 async def bad_tokens(
-    ctx: RunContext, transcript: Transcript, secret: str = DEFAULT_JWT_SECRET
+    ctx: RunContext, transcript: Transcript, key: JwtKey | None = None
 ) -> SecurityVerdict:
-    """Bad and forged tokens must be refused (close 4001), never let in as anonymous or
-    as a user. A bad token accepted as anonymous is a *downgrade*: a client that believes it
-    is authenticated silently gets an anonymous session."""
+    """Bad and forged tokens must be refused (``not_authenticated``), never let in as
+    anonymous or as a user. A bad token accepted as anonymous is a *downgrade*: a client
+    that believes it is authenticated silently gets an anonymous session."""
     not_authenticated = ctx.contract.close_codes.get("not_authenticated", 4001)
-    routes = [
-        n for n, r in ctx.contract.routes.items() if r.auth in ("optional", "owner", "required")
-    ]
+    routes = [route.name for auth in USER_ROUTES for route in ctx.contract.routes_with_auth(auth)]
+    users = known_users(ctx.config)
+    if not routes or not users:
+        return SecurityVerdict(
+            "bad, expired and forged tokens",
+            True,
+            "skipped: needs a route with x-auth optional, required or owner and a configured "
+            "user with user_id and role",
+        )
     details, downgraded, escalated = [], [], []
-    for name, token in forged_tokens(ctx, secret).items():
+    for name, token in forged_tokens(ctx, key).items():
         for route in routes:
-            identity = Identity(route, ctx.config.user(_first_user(ctx)).name)
+            identity = Identity(route, users[0])
             url = await asyncio.to_thread(endpoint, ctx, identity, token)
-            result = await attempt(ctx, url, transcript, "token")
+            result = await attempt(ctx, url, transcript, "token", identity=identity)
             details.append(f"{name:22} on {route}: {result.describe()}")
             if result.accepted:
-                (downgraded if result.confirmed_user in (0, None) else escalated).append(
-                    f"{name} on {route}"
-                )
-    details.append(await _control(ctx, transcript, secret))
+                (downgraded if result.anonymous else escalated).append(f"{name} on {route}")
+    if key is None:
+        details.append(
+            "JWT rows skipped: no JWT signing key given (override the ws_fuzz_jwt fixture "
+            "with a JwtKey to forge expired, alg-none, wrong-key and tampered JWTs)"
+        )
+    else:
+        details.append(await _control(ctx, transcript, key))
     if escalated:
         summary = f"forged tokens ACCEPTED AS A USER: {', '.join(escalated)}"
     elif downgraded:
@@ -239,21 +301,19 @@ async def bad_tokens(
     )
 
 
-async def _control(ctx: RunContext, transcript: Transcript, secret: str) -> str:
-    """A genuine JWT signed with ``secret``: accepted means the forged ones were refused for
+async def _control(ctx: RunContext, transcript: Transcript, key: JwtKey) -> str:
+    """A genuine JWT signed with ``key``: accepted means the forged ones were refused for
     their forgery, not because the server knows no JWTs or another secret."""
-    user = ctx.config.user(_first_user(ctx))
-    now = int(time.time())
-    token = _jwt({"user_id": user.user_id, "iat": now, "exp": now + 3600}, secret)
-    url = await asyncio.to_thread(
-        endpoint, ctx, Identity(_route(ctx, "optional"), user.name), token
-    )
-    result = await attempt(ctx, url, transcript, "control")
-    if result.accepted and result.confirmed_user == user.user_id:
-        return f"control: a genuine JWT for {user.name} is accepted as user_id {user.user_id}"
+    user = ctx.config.user(known_users(ctx.config)[0])
+    token = key.sign(key.claims(user.user_id, int(time.time())))
+    identity = Identity(_route(ctx, *USER_ROUTES), user.name)
+    url = await asyncio.to_thread(endpoint, ctx, identity, token)
+    result = await attempt(ctx, url, transcript, "control", identity=identity)
+    if result.accepted and result.problem is None:
+        return f"control: a genuine JWT for {user.name} is accepted as {user.name}"
     return (
         f"control: a genuine JWT for {user.name} was {result.describe()}: the server takes no "
-        "HS256 JWTs or another secret (set TARGET_JWT_SECRET), so the JWT rows prove less"
+        "HS256 JWTs or another secret (check the ws_fuzz_jwt fixture), so the JWT rows prove less"
     )
 
 
@@ -268,14 +328,19 @@ async def oversized(ctx: RunContext, transcript: Transcript) -> SecurityVerdict:
             "oversized messages", True, "skipped: the contract declares no x-limits"
         )
     too_big = ctx.contract.close_codes.get("message_too_big", 1009)
-    identity = Identity(_route(ctx, "optional"), None)
+    identity = Identity(_route(ctx, "optional", "anonymous"), None)
+    # The liveness request, padded: a frame the server would answer, were it not too big.
+    base = (
+        fill(ctx.spec.liveness)
+        if ctx.spec.liveness is not None
+        else {ctx.contract.type_field: next((m.name for m in ctx.contract.client_messages()), "")}
+    )
     details, ok = [], True
     for size in (limit + 1, 1 << 20):
         client, _ = await open_confirmed(ctx, identity, transcript, label=f"size{size}")
-        text = json.dumps({"type": "heartbeat", "pad": ""})
-        text = text[:-2] + "x" * (size - len(text)) + '"}'
+        text = padded_text(base, size)
         try:
-            await client.send_text(text)
+            await client.send_text(text, base)
             code, _ = await client.expect_close(ctx.config.timeouts.close)
         except ExpectationFailed as exc:
             code = client.close_code if client.closed else None
@@ -301,7 +366,7 @@ async def burst(
 ) -> SecurityVerdict:
     """``count`` connections opened at once (at most ``parallel`` handshakes in flight),
     all held open; each must be confirmed or refused cleanly, and a fresh one still works."""
-    identity = Identity(_route(ctx, "anonymous"), None)
+    identity = Identity(_route(ctx, "anonymous", "optional"), None)
     url = endpoint(ctx, identity)
     gate = asyncio.Semaphore(parallel)
     clients: list[WsClient] = []
@@ -349,7 +414,7 @@ async def slowloris(
     they hang, a normal client must still be confirmed and answered. Whether the server
     closes the half-open ones within ``hold`` seconds is reported (informational: servers
     without a header timeout keep them, which a proxy in front usually fixes)."""
-    identity = Identity(_route(ctx, "anonymous"), None)
+    identity = Identity(_route(ctx, "anonymous", "optional"), None)
     parts = urlsplit(endpoint(ctx, identity))
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     partial = (
@@ -405,15 +470,14 @@ async def _close_all(clients: list[WsClient]) -> None:
     await asyncio.gather(*closers, return_exceptions=True)
 
 
-def _route(ctx: RunContext, auth: str) -> str:
-    routes = ctx.contract.routes.items()
-    return next(
-        (n for n, r in routes if r.auth == auth), next(n for n, r in routes if r.auth == "optional")
-    )
-
-
-def _first_user(ctx: RunContext) -> str:
-    return next(n for n, u in ctx.config.users.items() if u.user_id is not None and u.role)
+def _route(ctx: RunContext, *auths: str) -> str:
+    """The first route with the first of ``auths`` any route has."""
+    route = route_with(ctx.contract, *auths)
+    if route is None:
+        raise LookupError(
+            f"{ctx.contract.source}: no route with x-auth {' or '.join(auths)} for this check"
+        )
+    return route
 
 
 def _segment(value: dict[str, Any]) -> str:

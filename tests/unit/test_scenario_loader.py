@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.bundled import scenarios_dir
+from harness.config import load_config
 from harness.contract import Contract
 from harness.engine import model as m
 from harness.engine.loader import load_scenarios
@@ -43,7 +44,7 @@ def test_bundled_files_exist() -> None:
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
 def test_bundled_scenarios_load(path: Path, contract: Contract) -> None:
-    scenarios = load_scenarios(path, contract)
+    scenarios = load_scenarios(path, contract, load_config())
     assert scenarios
     for scenario in scenarios:
         assert scenario.file == str(path)
@@ -55,42 +56,44 @@ def test_bundled_scenarios_load(path: Path, contract: Contract) -> None:
 
 @pytest.fixture(scope="module")
 def bundled(contract: Contract) -> dict[str, m.Scenario]:
-    return {s.name: s for path in BUNDLED for s in load_scenarios(path, contract)}
+    config = load_config()
+    return {s.name: s for path in BUNDLED for s in load_scenarios(path, contract, config)}
 
 
 def test_bundled_names(bundled: dict[str, m.Scenario]) -> None:
-    assert "heartbeat[permissions-anonymous]" in bundled
-    assert "heartbeat[permissions_user-user]" in bundled
-    assert "heartbeat[permissions_anonymous-anonymous]" in bundled
+    assert "request_reply[heartbeat-permissions-anonymous]" in bundled
+    assert "request_reply[heartbeat-permissions_user-user]" in bundled
+    assert "request_reply[ping-permissions_anonymous-anonymous]" in bundled
     assert "connect_user[permissions_user-user_secondary]" in bundled
-    assert "unknown_path_refused[root_without_slash]" in bundled
+    assert "missing_parameter[action-permissions-user]" in bundled
+    assert "unknown_path_refused[missing_slash]" in bundled
     assert "push_reaches_owner_only[role_updated]" in bundled
     assert "push_to_role" in bundled  # no ``each``: no brackets
 
 
 def test_bundled_markers(bundled: dict[str, m.Scenario]) -> None:
-    assert "anonymous" in bundled["heartbeat[permissions-anonymous]"].markers
-    assert "user" in bundled["heartbeat[permissions-user]"].markers
+    assert "anonymous" in bundled["request_reply[heartbeat-permissions-anonymous]"].markers
+    assert "user" in bundled["request_reply[heartbeat-permissions-user]"].markers
     assert "bad_token" in bundled["refused_not_authenticated[permissions-bad_token]"].markers
     assert "wrong_user" in bundled["refused_forbidden[permissions_user-wrong_user]"].markers
     owner = bundled["push_reaches_owner_only[permission_changed]"]
     assert {"push", "user", "anonymous"} <= set(owner.markers)
     assert owner.needs_push
-    assert "push" not in bundled["heartbeat[permissions-anonymous]"].markers
-    assert not bundled["heartbeat[permissions-anonymous]"].needs_push
+    assert "push" not in bundled["request_reply[heartbeat-permissions-anonymous]"].markers
+    assert not bundled["request_reply[heartbeat-permissions-anonymous]"].needs_push
     marked = [s for s in bundled.values() if any(isinstance(step, m.Push) for step in s.steps)]
     assert marked and all("push" in s.markers for s in marked)
 
 
 def test_bundled_each_fills_case_values(bundled: dict[str, m.Scenario]) -> None:
-    scenario = bundled["heartbeat[permissions_user-user]"]
+    scenario = bundled["request_reply[heartbeat-permissions_user-user]"]
     connect = scenario.steps[0]
     assert isinstance(connect, m.Connect)
     assert connect.route == "permissions_user"
     assert connect.auth == m.Auth(mode="user")
     send = scenario.steps[1]
     assert isinstance(send, m.Send)
-    assert send.message == {"type": "heartbeat", "timestamp": "${now_ms}"}  # run-time template kept
+    assert send.message == {"type": "heartbeat"}  # the smallest payload its schema allows
     assert scenario.coverage == m.Coverage(
         route="permissions_user", message="heartbeat", auth="user"
     )
@@ -103,13 +106,16 @@ def test_bundled_whole_value_case_keeps_its_type(bundled: dict[str, m.Scenario])
         if isinstance(s, m.Push)
     )
     assert push.type == "cache_invalidation"
-    assert push.data == {"cacheKeys": ["user_permissions", "menu"]}
+    assert push.data == {"userId": 0, "cacheKeys": ["user_permissions", "menu"]}  # its example
 
 
 def test_bundled_run_time_templates_stay(bundled: dict[str, m.Scenario]) -> None:
-    connect = bundled["connect_user[permissions-user]"].steps[0]
-    assert isinstance(connect, m.Connect)
-    assert connect.confirmation == {"data.user_id": "${user.user_id}"}
+    held = bundled["permission_check_held[permissions-user]"].steps[1]
+    assert isinstance(held, m.Send)
+    assert held.message["resource"] == "courses" and held.message["request_id"] == "${uuid}"
+    reply = bundled["permission_check_held[permissions-user]"].steps[2]
+    assert isinstance(reply, m.Expect)
+    assert reply.match["has_permission"] == "${holds:courses.view}"
     push = next(s for s in bundled["push_to_role"].steps if isinstance(s, m.Push))
     assert push.to == "role:${users.primary.role}"
 
@@ -121,7 +127,7 @@ def test_bundled_close_codes_and_paths(bundled: dict[str, m.Scenario]) -> None:
     assert forbidden.close_code == "forbidden"
     unknown = bundled["unknown_path_refused[other_prefix]"].steps[0]
     assert isinstance(unknown, m.Connect)
-    assert unknown.route is None and unknown.path == "/ws/notifications/"
+    assert unknown.route is None and unknown.path == "/ws-harness-unknown/permissions/"
     assert unknown.outcome == "refused"
 
 
