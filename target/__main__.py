@@ -1,7 +1,8 @@
 """Command line: ``python -m target serve|notify|manage``.
 
 serve   run the reference server (Daphne, in this process) until SIGTERM/SIGINT
-notify  send one push (same as ``manage notify``; see that command's --help)
+notify  send one push (same as ``manage notify``; see that command's --help; also takes
+        --dialect, for the renamed dialect's push type names)
 manage  any Django management command (migrate, shell, notify, ...)
 
 Flags become ``TARGET_*`` environment variables before Django starts, so settings have one
@@ -14,7 +15,7 @@ import argparse
 import os
 import sys
 
-from target import faults
+from target import dialect, faults
 
 EXIT_USAGE = 2
 
@@ -31,6 +32,11 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", default=None, help="SQLite path (default: fresh temp file)")
     parser.add_argument("--confirm-on", choices=("accept", "connect"), default=None)
     parser.add_argument("--bad-token-policy", choices=("strict", "anonymous"), default=None)
+    parser.add_argument(
+        "--dialect",
+        default=None,
+        help=f"{' | '.join(dialect.DIALECTS)}: renamed renames every route, message and field",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log every frame (DEBUG)")
     return parser
 
@@ -44,6 +50,8 @@ def serve(argv: list[str]) -> int:
         print(f"target: {exc}", file=sys.stderr)
         return EXIT_USAGE
     os.environ["TARGET_FAULTS"] = ",".join(sorted(active))
+    if not set_dialect(args.dialect):
+        return EXIT_USAGE
     for name, value in (
         ("TARGET_DB", args.db),
         ("TARGET_CONFIRM_ON", args.confirm_on),
@@ -62,6 +70,27 @@ def serve(argv: list[str]) -> int:
     return run_server(args.host, args.port, verbose)
 
 
+def set_dialect(name: str | None) -> bool:
+    """Validate ``--dialect`` (else ``TARGET_DIALECT``) into the environment; False: printed why."""
+    spec = name if name is not None else os.environ.get("TARGET_DIALECT", "")
+    try:
+        os.environ["TARGET_DIALECT"] = dialect.parse(spec)
+    except dialect.UnknownDialectError as exc:
+        print(f"target: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def notify(argv: list[str]) -> int:
+    """``manage notify``, plus ``--dialect`` so push type names can be the renamed ones."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--dialect", default=None)
+    known, rest = parser.parse_known_args(argv)
+    if not set_dialect(known.dialect):
+        return EXIT_USAGE
+    return manage(["notify", *rest])
+
+
 def manage(argv: list[str]) -> int:
     os.environ["DJANGO_SETTINGS_MODULE"] = "target.settings"
     from django.core.management import execute_from_command_line
@@ -72,7 +101,7 @@ def manage(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"serve": serve, "manage": manage, "notify": lambda rest: manage(["notify", *rest])}
+    commands = {"serve": serve, "manage": manage, "notify": notify}
     if not argv or argv[0] not in commands:
         print(__doc__, file=sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,7 @@ import sys
 import psutil
 
 import target
+from target import dialect
 
 
 class ListenError(Exception):
@@ -83,11 +84,10 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def ready_line(host: str, port: int, pid: int) -> str:
+def ready_line(host: str, port: int, pid: int, ws_path: str = "ws/permissions/") -> str:
     base = f"{url_host(host)}:{port}"
     return (
-        f"target ready: http://{base} ws://{base}/ws/permissions/ pid={pid} "
-        f"instance={target.INSTANCE_ID}"
+        f"target ready: http://{base} ws://{base}/{ws_path} pid={pid} instance={target.INSTANCE_ID}"
     )
 
 
@@ -109,10 +109,11 @@ def serve(host: str, port: int, verbose: bool) -> int:
     from django.conf import settings  # isort: skip
 
     prepare_database()
+    ws_path = dialect.rename_path("ws/permissions/") if dialect.active() else "ws/permissions/"
 
     def on_ready() -> None:
         # sys.__stdout__: with -v, Twisted's log setup has already redirected sys.stdout.
-        print(ready_line(host, bound_port, os.getpid()), file=sys.__stdout__, flush=True)
+        print(ready_line(host, bound_port, os.getpid(), ws_path), file=sys.__stdout__, flush=True)
 
     server = TargetServer(
         application=application,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from target import faults
+from target import dialect, faults
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -129,6 +129,8 @@ except faults.UnknownFaultError as exc:
     raise ImproperlyConfigured(f"TARGET_FAULTS: {exc}") from exc
 TARGET_CONFIRM_ON = _choice("TARGET_CONFIRM_ON", "accept", ("accept", "connect"))
 TARGET_BAD_TOKEN_POLICY = _choice("TARGET_BAD_TOKEN_POLICY", "strict", ("strict", "anonymous"))
+# "renamed": every route, message type and field renamed (target/dialect.py).
+TARGET_DIALECT = _choice("TARGET_DIALECT", dialect.REFERENCE, dialect.DIALECTS)
 TARGET_JWT_SECRET = os.environ.get("TARGET_JWT_SECRET", DEFAULT_JWT_SECRET)
 TARGET_JWT_TTL_SECONDS = int(os.environ.get("TARGET_JWT_TTL", "3600"))
 TARGET_MAX_MESSAGE_BYTES = 64 * 1024

@@ -26,7 +26,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from target import faults
+from target import dialect, faults
 from target.permissions import notifications as n
 from target.permissions.models import has_permission, role_of
 
@@ -158,6 +158,9 @@ class PermissionConsumer(AsyncWebsocketConsumer):
 
     # ----------------------------------------------------------------- frames
     async def send_frame(self, frame: dict[str, Any]) -> None:
+        """The one place every outgoing frame passes (replies, errors, pushes)."""
+        if dialect.active():
+            frame = dialect.to_wire(frame)
         # Raw UTF-8, not \uXXXX escapes: escaping can blow an echoed field up sixfold.
         text = json.dumps(frame, ensure_ascii=False)
         if logger.isEnabledFor(logging.DEBUG):
@@ -203,6 +206,8 @@ class PermissionConsumer(AsyncWebsocketConsumer):
         if not isinstance(message, dict):
             await self.invalid_json()
             return
+        if dialect.active():  # the one place every incoming frame passes
+            message = dialect.from_wire(message)
         message_type = message.get("type")
         handler_name = self.HANDLERS.get(message_type) if isinstance(message_type, str) else None
         try:

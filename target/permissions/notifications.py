@@ -20,7 +20,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from target import faults
+from target import dialect, faults
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +120,20 @@ class NotifyRequest:
         return data
 
 
+def wire_push_types() -> list[str]:
+    """The push type names clients use: the reference names, or the renamed dialect's."""
+    return [dialect.wire_name(t) for t in PUSH_TYPES] if dialect.active() else list(PUSH_TYPES)
+
+
 def parse_request(body: object) -> NotifyRequest:
     """Validate a notify body: ``{"type", "data", and one of user_id | role | global}``."""
     if not isinstance(body, Mapping):
         raise InvalidNotification("body", "the body must be a JSON object")
+    if dialect.active():  # the renamed dialect's push type and data names, in reference names
+        body = dialect.notify_body_from_wire(body)
     push_type = body.get("type")
     if push_type not in PUSH_TYPES:
-        raise InvalidNotification("type", f"type must be one of: {', '.join(PUSH_TYPES)}")
+        raise InvalidNotification("type", f"type must be one of: {', '.join(wire_push_types())}")
     data = body.get("data", {})
     if data is None:
         data = {}

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 import target
-from target import faults
+from target import dialect, faults
 from target.permissions import notifications
 from target.permissions.auth import issue_jwt
 
@@ -55,7 +55,9 @@ class LoginView(APIView):
         user = authenticate(request._request, username=username, password=password)
         if user is None:  # wrong password, unknown user, or inactive user
             return error("invalid credentials", None, status.HTTP_401_UNAUTHORIZED)
-        token = issue_jwt(user.pk) if kind == "jwt" else Token.objects.get_or_create(user=user)[0].key
+        token = (
+            issue_jwt(user.pk) if kind == "jwt" else Token.objects.get_or_create(user=user)[0].key
+        )
         return Response(
             {"token": token, "user_id": user.pk, "kind": "jwt" if kind == "jwt" else "drf"}
         )
@@ -72,9 +74,10 @@ class NotifyView(APIView):
         except notifications.InvalidNotification as exc:
             return error(exc.message, exc.field, status.HTTP_400_BAD_REQUEST)
         sent_to = async_to_sync(notifications.send)(notify_request)
-        return Response(
-            {"sent_to": sent_to, "type": notify_request.type}, status=status.HTTP_202_ACCEPTED
-        )
+        push_type = notify_request.type
+        if dialect.active():
+            push_type = dialect.wire_name(push_type)
+        return Response({"sent_to": sent_to, "type": push_type}, status=status.HTTP_202_ACCEPTED)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

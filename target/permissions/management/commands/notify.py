@@ -36,7 +36,7 @@ class Command(BaseCommand):
     help = "Send a push (permission_changed, role_updated, ...) to a user, a role or everyone."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--type", required=True, choices=notifications.PUSH_TYPES)
+        parser.add_argument("--type", required=True, choices=notifications.wire_push_types())
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("--user-id", type=int)
         target.add_argument("--role")
@@ -80,7 +80,7 @@ class Command(BaseCommand):
                     "set REDIS_URL or pass --url",
                     file=sys.stderr,
                 )
-            result = {"sent_to": notifications.send_sync(request), "type": request.type}
+            result = {"sent_to": notifications.send_sync(request), "type": options["type"]}
         self.stdout.write(json.dumps(result))
 
     def send_over_http(self, base: str, body: dict[str, Any], options: dict[str, Any]) -> Any:
