@@ -107,6 +107,22 @@ class PushSpec:
     # time it); set to null if your server drops unknown data fields.
     trace_field: str | None = "trace_id"
     hook: str | None = None  # "module:function(request: PushRequest, http_url: str) -> None"
+    # method http: the JSON body POSTed for each audience (user, subscribers, role, global);
+    # ${type}, ${data}, ${user} (the user's id) and ${role} are filled in.
+    body: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PUSH_BODIES))
+
+
+DEFAULT_PUSH_BODIES: Mapping[str, Mapping[str, Any]] = {
+    "user": {"type": "${type}", "data": "${data}", "user_id": "${user}"},
+    "subscribers": {
+        "type": "${type}",
+        "data": "${data}",
+        "user_id": "${user}",
+        "subscribers": True,
+    },
+    "role": {"type": "${type}", "data": "${data}", "role": "${role}"},
+    "global": {"type": "${type}", "data": "${data}", "global": True},
+}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Make the server push a notification: through its HTTP endpoint, or a user's Python hook.
 
 A ``PushRequest`` says what to push and to whom, in the contract's terms; the trigger turns
-it into whatever the deployment needs. The HTTP trigger speaks the reference target's
-notify endpoint (documented in the README); any other server plugs in a hook.
+it into whatever the deployment needs. The HTTP trigger POSTs the config's body template
+for the audience (``push.body``); any other server plugs in a hook.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harness.auth import TokenProvider
-from harness.config import HarnessConfig
+from harness.config import DEFAULT_PUSH_BODIES, HarnessConfig
 from harness.errors import ConfigError
 from harness.hooks import load_hook
 from harness.http import HttpError, request_json
+from harness.templates import resolve
 
 Audience = Literal["user", "role", "global", "subscribers"]
 
@@ -30,18 +31,28 @@ class PushRequest:
     role: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
 
-    def body(self) -> dict[str, Any]:
-        """The reference notify endpoint's JSON body."""
-        body: dict[str, Any] = {"type": self.type, "data": dict(self.data)}
-        if self.audience in ("user", "subscribers"):
-            body["user_id"] = self.user_id
-        if self.audience == "subscribers":
-            body["subscribers"] = True
-        if self.audience == "role":
-            body["role"] = self.role
-        if self.audience == "global":
-            body["global"] = True
-        return body
+    def body(self, templates: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The HTTP trigger's JSON body: the config's template for this audience, filled in."""
+        template = (templates or DEFAULT_PUSH_BODIES).get(self.audience)
+        if template is None:
+            raise ConfigError(
+                f"push.body has no template for the {self.audience!r} audience; add one"
+            )
+        values = {
+            "type": self.type,
+            "data": dict(self.data),
+            "user": self.user_id,
+            "role": self.role,
+        }
+
+        def look(name: str) -> Any:
+            if name not in values:
+                raise ConfigError(
+                    f"push.body: ${{{name}}} is unknown; use type, data, user or role"
+                )
+            return values[name]
+
+        return dict(resolve(template, look))
 
 
 class PushUnavailable(Exception):
@@ -78,7 +89,7 @@ class PushTrigger:
         if push.as_user:
             headers["Authorization"] = f"{push.auth_scheme} {self.tokens.token(push.as_user)}"
         try:
-            request_json("POST", self.http_url + push.path, request.body(), headers)
+            request_json("POST", self.http_url + push.path, request.body(push.body), headers)
         except HttpError as exc:
             raise ConfigError(
                 f"push trigger failed: {exc}; check push.path and that push.as_user is staff"

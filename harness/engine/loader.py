@@ -35,7 +35,7 @@ from harness.yamlfile import LineDict, line_of, load_yaml
 _CASE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.]+")
 # Case variables that are values to use, not names to show in the test id.
-_HIDDEN = {"payload", "data", "granted", "resource", "action", "path", "permission"}
+_HIDDEN = {"payload", "data", "granted", "resource", "action", "path", "probed"}
 
 
 def load_scenarios(

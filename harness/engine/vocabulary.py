@@ -32,7 +32,7 @@ _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 # The x-roles the bundled scenarios use; a contract without one skips those scenarios.
-ROLES = ("hello", "liveness", "permission_check", "subscribe", "unsubscribe")
+ROLES = ("hello", "liveness", "permission", "subscribe", "unsubscribe")
 
 
 class Unresolved(Exception):
@@ -167,8 +167,8 @@ class Vocabulary:
 
     def probe(self, kind: str) -> dict[str, Any]:
         """Slots for a permission probe: one the primary user holds, or one it lacks."""
-        role = self.role("permission_check")
-        pattern = str(role.get("permission", ""))
+        role = self.role("permission")
+        pattern = str(role.get("pattern", ""))
         users = self.config.users if self.config is not None else {}
         primary = users.get("primary")
         if kind == "held":
@@ -188,10 +188,10 @@ class Vocabulary:
         slots = _split(pattern, permission)
         if slots is None:
             raise Unresolved(
-                f"permission {permission!r} does not fit x-roles.permission_check.permission "
+                f"permission {permission!r} does not fit x-roles.permission.pattern "
                 f"{pattern!r}"
             )
-        return {**slots, "permission": permission, "granted": f"${{holds:{permission}}}"}
+        return {**slots, "probed": permission, "granted": f"${{holds:{permission}}}"}
 
     # -- limits ----------------------------------------------------------------------------
 

@@ -59,11 +59,11 @@ def test_requests_come_with_payloads_from_their_schemas(contract: Contract) -> N
 def test_probes_come_from_the_config(contract: Contract, config: HarnessConfig) -> None:
     vocabulary = Vocabulary(contract, config)
     held = vocabulary.probe("held")
-    assert config.users["primary"].holds(held["permission"])
-    assert held["granted"] == f"${{holds:{held['permission']}}}"
-    assert f"{held['resource']}.{held['action']}" == held["permission"]
+    assert config.users["primary"].holds(held["probed"])
+    assert held["granted"] == f"${{holds:{held['probed']}}}"
+    assert f"{held['resource']}.{held['action']}" == held["probed"]
     lacking = vocabulary.probe("not_held")
-    assert not config.users["primary"].holds(lacking["permission"])
+    assert not config.users["primary"].holds(lacking["probed"])
 
 
 def test_a_user_without_permissions_skips_the_held_probe(
@@ -89,7 +89,7 @@ def test_scenarios_needing_what_is_not_declared_are_skipped_with_the_reason(
         for s in load_scenarios(path, lean, one_user)
         if s.skip_reason
     }
-    assert "x-roles.permission_check" in reasons["permission_check_held"]
+    assert "x-roles.permission" in reasons["permission_check_held"]
     assert "x-roles.subscribe" in reasons["subscribe[permissions-anonymous]"]
     assert "x-limits" in reasons["message_too_big[permissions_anonymous-anonymous]"]
     assert "secondary" in reasons["connect_user[permissions_user-user_secondary]"]
