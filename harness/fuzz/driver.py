@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import time
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -301,12 +301,21 @@ class FuzzDriver:
             if isinstance(payload.frame, bytes):
                 await client.send_bytes(payload.frame)
             else:
-                await client.send_text(payload.frame, payload.message)
+                await client.send_text(payload.frame, self._message(payload))
         except (ConnectionEnded, HandshakeRejected) as exc:
             return Exchange([], True, client.close_code, send_failed=str(exc).splitlines()[0])
         if payload.expect.kind == "close":
             return await self._until_closed(client)
         return await self._until_probe(client)
+
+    def _message(self, payload: Payload) -> Any:
+        """What the session registers for ``payload``: its message when it has a message
+        type (the session then knows its replies and correlation id), else None (a raw
+        frame: only an error can answer it)."""
+        message = payload.message
+        if isinstance(message, Mapping) and isinstance(message.get(self.ctx.spec.type_field), str):
+            return message
+        return None
 
     async def _until_closed(self, client: WsClient) -> Exchange:
         answer: list[Event] = []

@@ -84,10 +84,14 @@ class Payload:
     def is_valid(self) -> bool:
         return self.expect.kind == "reply"
 
-    def __repr__(self) -> str:  # what Hypothesis prints for the shrunk example
+    def __repr__(self) -> str:
         shown = self.frame if len(self.frame) <= 300 else self.frame[:300]
         more = "" if len(self.frame) <= 300 else f"... ({self.size} bytes)"
         return f"Payload({self.mutation}: {shown!r}{more}; expects {self.expect.describe()})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """What Hypothesis prints for the shrunk example (it would list every field)."""
+        printer.text(repr(self))
 
 
 def encode(value: Any, ascii_only: bool = False) -> str:

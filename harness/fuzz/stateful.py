@@ -1,23 +1,29 @@
 """Stateful push testing: who receives which push, over many connections and users.
 
 ``PushModel`` is the pure expectation: each modelled connection has an identity (user id,
-role, 0 for anonymous) and its subscriptions; ``entitled`` says whether a push reaches it
-(protocol.md: ``user_<id>``, ``role_<role>``, ``global_notifications``, and
-``notification_<type>_<user_id>`` after ``subscribe_notifications``).
+role, 0 for anonymous) and its subscriptions; ``entitled`` says whether a push reaches it:
+a user push reaches that user's connections, a role push the connections of users with
+that role, a global push everyone, and a push to subscribers the user's connections that
+subscribed to its type (the contract's ``x-roles.subscribe``).
 
 ``PushMachine`` is a Hypothesis ``RuleBasedStateMachine`` that connects and disconnects
-users and anonymous clients on several routes, subscribes, unsubscribes, checks
-permissions, sends heartbeats and pushes to users, roles, subscribers and everyone. After
+users and anonymous clients on several routes, and pushes to users, roles, subscribers and
+everyone; where the contract declares the roles, it also subscribes and unsubscribes
+(``subscribe`` / ``unsubscribe``), checks permissions (``permission_check``) and checks
+liveness (``liveness``). Rules for roles the contract does not declare never run. After
 every push it waits (bounded) for what the model expects and a short settle time for
 anything else, then asserts that each connection received exactly its pushes, in order.
-Each push carries a unique trace id in ``config.push.trace_field`` to tell them apart.
+Each push carries a unique trace id in ``config.push.trace_field``; the protocol session
+reads it back from each push (``Push.trace``). Push data comes from the contract's examples.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,17 +37,29 @@ from hypothesis.stateful import (
     rule,
 )
 
-from harness.client import ConnectionEnded, Message, Transcript, WsClient
-from harness.config import HarnessConfig
+from harness.client import ConnectionEnded, ExpectationFailed, Transcript, WsClient
+from harness.config import HarnessConfig, UserSpec
 from harness.contract import Contract
 from harness.engine.runner import RunContext
-from harness.fuzz.driver import Identity, LoopRunner, open_confirmed
+from harness.fuzz.driver import (
+    Identity,
+    LoopRunner,
+    has_liveness,
+    known_users,
+    open_confirmed,
+    route_with,
+    user_of,
+)
+from harness.protocol import Event, Push, fill, matching
 from harness.push import Audience, PushRequest
 
 #: Extra pushes are watched for this long after the expected ones arrived (seconds).
 SETTLE = 0.2
 MAX_OPEN = 6  # connections open at once: enough for every identity pair, cheap on 2 cores
 MIN_OPEN = 2  # the initial anonymous and user connections stay, so every push has witnesses
+#: A value no configured permission uses, for a permission nobody holds.
+NOBODY = "ws-harness-nobody"
+_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 # -- the pure model ---------------------------------------------------------------------
@@ -70,25 +88,44 @@ def entitled(connection: ModelConnection, push: PushRequest) -> bool:
     return connection.user_id == push.user_id and push.type in connection.subscriptions
 
 
-def push_data(push_type: str, user_id: int, trace_field: str, trace: str) -> dict[str, Any]:
-    """Data that satisfies the contract's push schemas, tagged with ``trace``."""
-    data: dict[str, Any] = {
-        "permission_changed": {"permissions": [], "action": "added", "resource": "fuzz"},
-        "role_updated": {"oldRole": None, "newRole": "fuzz", "permissions": []},
-        "menu_access_changed": {"menuChanges": {}},
-        "cache_invalidation": {"cacheKeys": ["fuzz"]},
-        "system_notification": {"message": "fuzz", "priority": "low"},
-    }.get(push_type, {})
-    if push_type != "system_notification":
-        data["userId"] = user_id
+def push_data(contract: Contract, push_type: str, trace_field: str, trace: str) -> dict[str, Any]:
+    """The data of the push type's first contract example, tagged with ``trace``."""
+    message = contract.message(push_type)
+    example: Mapping[str, Any] = message.examples[0] if message.examples else {}
+    data_field = contract.push_data_field
+    data = example.get(data_field) if data_field else example
+    data = dict(data) if isinstance(data, Mapping) else {}
+    if not data_field:
+        data.pop(contract.type_field, None)
     data[trace_field] = trace
     return data
+
+
+def split_permission(pattern: str, permission: str) -> dict[str, str] | None:
+    """The slots of ``permission`` by the role's ``permission`` pattern (``{a}.{b}``)."""
+    regex = ""
+    for index, part in enumerate(_SLOT.split(pattern)):
+        regex += re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
+    if not _SLOT.search(pattern):
+        return None
+    found = re.fullmatch(regex, permission)
+    return found.groupdict() if found else None
+
+
+def permissions_to_check(config: HarnessConfig, pattern: str) -> list[str]:
+    """Every configured permission that fits ``pattern``, and one that nobody holds."""
+    held = {p for user in config.users.values() for p in user.permissions}
+    fitting = sorted(p for p in held if split_permission(pattern, p) is not None)
+    nobody = _SLOT.sub(NOBODY, pattern)
+    if split_permission(pattern, nobody) is not None and nobody not in held:
+        fitting.append(nobody)
+    return fitting
 
 
 def identities(config: HarnessConfig, contract: Contract) -> list[Identity]:
     """Every (route, user) pair the contract admits: token users on ``optional``, ``owner``
     and ``required`` routes, anonymous clients on ``optional`` and ``anonymous`` routes."""
-    users = [name for name, spec in config.users.items() if spec.user_id is not None and spec.role]
+    users = known_users(config)
     pairs = []
     for name, route in contract.routes.items():
         if route.auth in ("optional", "anonymous"):
@@ -102,44 +139,28 @@ def identities(config: HarnessConfig, contract: Contract) -> list[Identity]:
 
 
 class Observed:
-    """One live connection: pushes it received (in order) and the other frames."""
+    """One live connection: pushes it received (in order) and the other events."""
 
-    def __init__(self, client: WsClient, push_types: frozenset[str], trace_field: str) -> None:
+    def __init__(self, client: WsClient, user: UserSpec | None) -> None:
         self.client = client
-        self.push_types = push_types
-        self.trace_field = trace_field
+        self.user = user
         self.pushes: list[tuple[str, str]] = []
-        self.others: list[Message] = []
+        self.others: list[Event] = []
 
     async def pump(self, deadline: float) -> bool:
-        """Read one frame before ``deadline``; False on timeout or close."""
+        """Read one event before ``deadline``; False on timeout or close."""
         remaining = deadline - time.monotonic()
         if remaining <= 0 or self.client.closed:
             return False
         try:
-            message = await self.client.receive(remaining)
+            event = await self.client.receive(remaining)
         except (TimeoutError, ConnectionEnded):
             return False
-        if message.type in self.push_types:
-            data = message.value.get("data") if isinstance(message.value, dict) else None
-            trace = data.get(self.trace_field) if isinstance(data, dict) else None
-            self.pushes.append((str(message.type), str(trace)))
+        if isinstance(event, Push):
+            self.pushes.append((str(event.type), str(event.trace)))
         else:
-            self.others.append(message)
+            self.others.append(event)
         return True
-
-    async def reply(self, message_type: str, timeout: float) -> Message:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = next((m for m in self.others if m.type == message_type), None)
-            if found is not None:
-                self.others.remove(found)
-                return found
-            if not await self.pump(deadline):
-                raise AssertionError(
-                    f"{self.client.label}: no {message_type!r} within {timeout:.1f}s "
-                    f"(closed: {self.client.closed}, close code {self.client.close_code})"
-                )
 
     async def settle(self, count: int, wait: float, settle: float) -> None:
         """Read until ``count`` pushes arrived (at most ``wait`` s), then ``settle`` s more."""
@@ -161,10 +182,13 @@ class PushMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         contract, config = self.ctx.contract, self.ctx.config
-        if config.push.trace_field is None:
+        if config.push.trace_field is None or self.ctx.spec.trace_path is None:
             raise AssertionError("the stateful push test needs push.trace_field in the config")
         self.trace_field = config.push.trace_field
-        self.push_types = frozenset(m.name for m in contract.pushes())
+        self.push_types = sorted(m.name for m in contract.pushes())
+        self.roles = contract.roles
+        pattern = str(self.roles.get("permission_check", {}).get("permission", ""))
+        self.permissions = permissions_to_check(config, pattern) if pattern else []
         self.model: dict[str, ModelConnection] = {}
         self.live: dict[str, Observed] = {}
         self.transcript = Transcript()
@@ -177,21 +201,49 @@ class PushMachine(RuleBasedStateMachine):
     def _run(self, coroutine: Any) -> Any:
         return self.runner.run(coroutine, self.timeouts.connect + self.timeouts.push + 10)
 
-    def _users(self) -> list[str]:
-        return [n for n, u in self.ctx.config.users.items() if u.user_id is not None and u.role]
+    def _declares(self, role: str) -> bool:
+        return "send" in self.roles.get(role, {})
 
     def _open(self, identity: Identity) -> str:
         name = f"c{next(self.names)}"
-        client, _ = self._run(open_confirmed(self.ctx, identity, self.transcript, label=name))
-        spec = self.ctx.config.user(identity.user) if identity.user else None
-        self.model[name] = ModelConnection(
-            name, identity, (spec.user_id or 0) if spec else 0, spec.role if spec else None
+        client, confirmed = self._run(
+            open_confirmed(self.ctx, identity, self.transcript, label=name)
         )
-        self.live[name] = Observed(client, self.push_types, self.trace_field)
+        user = user_of(self.ctx, identity)
+        self.live[name] = Observed(client, user)
+        if confirmed is not None and confirmed.problem:
+            raise self._fail(f"{name} ({identity.label}): {confirmed.problem}")
+        self.model[name] = ModelConnection(
+            name, identity, (user.user_id or 0) if user else 0, user.role if user else None
+        )
         return name
 
     def _fail(self, title: str) -> AssertionError:
         return AssertionError(f"{title}\nTranscript:\n{self.transcript.render(limit=40)}")
+
+    def _round_trip(self, name: str, role: str, slots: Mapping[str, Any]) -> Any:
+        """Send the role's message on connection ``name``; its reply must match the role's
+        ``reply`` template. Returns the reply's value."""
+        observed = self.live[name]
+        template = self.roles[role]
+
+        async def go() -> Any:
+            request = await observed.client.send_json(fill(template["send"], observed.user, slots))
+            return await observed.client.reply_to(request, self.timeouts.reply)
+
+        try:
+            reply = self._run(go())
+        except ExpectationFailed as exc:
+            raise self._fail(f"{name} ({self.model[name].identity.label}): {exc}") from None
+        expected = template.get("reply")
+        if expected is not None:
+            wrong = matching.mismatches(reply.value, fill(expected, observed.user, slots))
+            if wrong:
+                raise self._fail(
+                    f"{name} ({self.model[name].identity.label}): the {role} reply "
+                    f"{reply.text[:300]} does not match: " + "; ".join(wrong)
+                )
+        return reply.value
 
     # -- rules --------------------------------------------------------------------------
 
@@ -201,7 +253,7 @@ class PushMachine(RuleBasedStateMachine):
 
     @initialize(target=connections)
     def user_first(self) -> str:
-        return self._open(Identity(self._route("optional"), self._users()[0]))
+        return self._open(Identity(self._route("optional"), known_users(self.ctx.config)[0]))
 
     @precondition(lambda self: len(self.live) < MAX_OPEN)
     @rule(target=connections, data=st.data())
@@ -215,69 +267,42 @@ class PushMachine(RuleBasedStateMachine):
         self._run(self.live.pop(name).client.close())
         del self.model[name]
 
+    @precondition(lambda self: self._declares("subscribe") or self._declares("unsubscribe"))
     @rule(name=connections, data=st.data(), subscribe=st.booleans())
     def subscription(self, name: str, data: st.DataObject, subscribe: bool) -> None:
-        kinds = st.sampled_from(sorted(self.push_types))
+        """Subscribe to (or unsubscribe from) push types, one role message per type."""
+        if not self._declares("subscribe" if subscribe else "unsubscribe"):
+            subscribe = not subscribe
+        kinds = st.sampled_from(self.push_types)
         types = data.draw(st.lists(kinds, min_size=1, max_size=3, unique=True), label="types")
-        request = "subscribe_notifications" if subscribe else "unsubscribe_notifications"
-        reply_type = self.ctx.contract.replies[request][0]
-        observed = self.live[name]
-
-        async def go() -> None:
-            await observed.client.send_json({"type": request, "types": types})
-            await observed.reply(reply_type, self.timeouts.reply)
-
-        self._run(go())
+        for push_type in types:
+            self._round_trip(name, "subscribe" if subscribe else "unsubscribe", {"push": push_type})
         subscriptions = self.model[name].subscriptions
         if subscribe:
             subscriptions.update(types)
         else:
             subscriptions.difference_update(types)
 
+    @precondition(lambda self: has_liveness(self.ctx.spec))
     @rule(name=connections)
-    def heartbeat(self, name: str) -> None:
-        request, reply = self.ctx.contract.liveness_request, self.ctx.contract.liveness_reply
-        if request is None or reply is None:
-            return
+    def alive(self, name: str) -> None:
         observed = self.live[name]
+        try:
+            self._run(observed.client.alive(self.timeouts.reply))
+        except ExpectationFailed as exc:
+            raise self._fail(f"{name} ({self.model[name].identity.label}): {exc}") from None
 
-        async def go() -> None:
-            await observed.client.send_json(dict(request))
-            await observed.reply(reply, self.timeouts.reply)
-
-        self._run(go())
-
-    @rule(
-        name=connections,
-        permission=st.sampled_from(
-            ["grades.view", "grades.edit", "users.manage", "courses.edit", "nothing.here"]
-        ),
-    )
-    def permission_check(self, name: str, permission: str) -> None:
+    @precondition(lambda self: self._declares("permission_check") and bool(self.permissions))
+    @rule(name=connections, data=st.data())
+    def check_permission(self, name: str, data: st.DataObject) -> None:
         """The answer follows the connection's identity (anonymous holds nothing)."""
-        resource, action = permission.split(".")
-        observed, model = self.live[name], self.model[name]
-        request_id = f"{name}-{permission}"
-
-        async def go() -> Message:
-            await observed.client.send_json(
-                {
-                    "type": "permission_check",
-                    "resource": resource,
-                    "action": action,
-                    "request_id": request_id,
-                }
-            )
-            return await observed.reply("permission_check_response", self.timeouts.reply)
-
-        answer = self._run(go()).value
-        user = self.ctx.config.user(model.identity.user) if model.identity.user else None
-        expected = bool(user and user.holds(permission))
-        if answer.get("has_permission") is not expected:
-            raise self._fail(
-                f"{name} ({model.identity.label}): permission_check {permission} answered "
-                f"{answer.get('has_permission')!r}, expected {expected!r}"
-            )
+        permission = data.draw(st.sampled_from(self.permissions), label="permission")
+        role = self.roles["permission_check"]
+        slots = split_permission(str(role["permission"]), permission) or {}
+        user = self.live[name].user
+        self._round_trip(
+            name, "permission_check", {**slots, "granted": bool(user and user.holds(permission))}
+        )
 
     # Four push rules (not one with an audience argument) so that pushes are a large share
     # of the steps Hypothesis draws; the model decides who is entitled in every case.
@@ -294,20 +319,22 @@ class PushMachine(RuleBasedStateMachine):
     def deliver_to_everyone(self, data: st.DataObject) -> None:
         self._push("global", data)
 
+    @precondition(lambda self: self._declares("subscribe"))
     @rule(data=st.data())
     def deliver_to_subscribers(self, data: st.DataObject) -> None:
         self._push("subscribers", data)
 
     def _push(self, audience: Audience, data: st.DataObject) -> None:
-        push_type = data.draw(st.sampled_from(sorted(self.push_types)), label="type")
-        user = self.ctx.config.user(data.draw(st.sampled_from(self._users()), label="user"))
+        push_type = data.draw(st.sampled_from(self.push_types), label="type")
+        users = known_users(self.ctx.config)
+        user = self.ctx.config.user(data.draw(st.sampled_from(users), label="user"))
         trace = f"stateful-{next(self.traces)}"
         request = PushRequest(
             type=push_type,
             audience=audience,
             user_id=user.user_id if audience in ("user", "subscribers") else None,
             role=user.role if audience == "role" else None,
-            data=push_data(push_type, user.user_id or 0, self.trace_field, trace),
+            data=push_data(self.ctx.contract, push_type, self.trace_field, trace),
         )
         target = request.user_id if request.user_id is not None else request.role or ""
         self.transcript.note("push", f"{push_type} -> {audience} {target} ({trace})")
@@ -336,7 +363,7 @@ class PushMachine(RuleBasedStateMachine):
                 what = f"missing {missing}" if missing else ""
                 what += f"{'; ' if what else ''}not entitled to {extra}" if extra else ""
                 what = what or f"out of order: got {got}, expected {model.expected}"
-                who = f"{model.identity.label}, user_id {model.user_id}, role {model.role}"
+                who = f"{model.identity.label}, user id {model.user_id}, role {model.role}"
                 subscribed = sorted(model.subscriptions)
                 wrong.append(f"  {name} ({who}, subscribed {subscribed}): {what}")
         if wrong:
@@ -348,11 +375,12 @@ class PushMachine(RuleBasedStateMachine):
 
     def _route(self, auth: str) -> str:
         """The first route with ``auth``; ``optional`` (token or anonymous) as a fallback."""
-        routes = self.ctx.contract.routes.items()
-        return next(
-            (n for n, r in routes if r.auth == auth),
-            next(n for n, r in routes if r.auth == "optional"),
-        )
+        route = route_with(self.ctx.contract, auth, "optional")
+        if route is None:
+            raise LookupError(
+                f"{self.ctx.contract.source}: no route with x-auth {auth} or optional"
+            )
+        return route
 
     def teardown(self) -> None:
         for observed in self.live.values():

@@ -8,15 +8,28 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.config import HarnessConfig, UserSpec, load_config
 from harness.contract import Contract, FrameValidator, load_contract
 from harness.errors import ContractError
 from harness.fuzz import profiles
-from harness.fuzz.driver import Identity
+from harness.fuzz.driver import Identity, known_users, route_with
+from harness.fuzz.mutations import Mutations
 from harness.fuzz.payloads import Classifier, Payload
-from harness.fuzz.properties import CheckContext, Deviation, Exchange, Received, evaluate
+from harness.fuzz.properties import CheckContext, Deviation, Exchange, evaluate
 from harness.fuzz.reproducer import fold, python_line
 from harness.fuzz.schemas import inline_refs, message_schema
-from harness.fuzz.stateful import ModelConnection, entitled, identities, push_data
+from harness.fuzz.security import Attempt, JwtKey
+from harness.fuzz.stateful import (
+    NOBODY,
+    ModelConnection,
+    entitled,
+    identities,
+    permissions_to_check,
+    push_data,
+    split_permission,
+)
+from harness.fuzz.strategies import MessageStrategies
+from harness.protocol import Event, ProtocolSession, ProtocolSpec
 from harness.push import PushRequest
 
 
@@ -31,11 +44,21 @@ def classifier(contract: Contract) -> Classifier:
 
 
 def _ctx(contract: Contract, *deviations: Deviation) -> CheckContext:
-    return CheckContext(contract, FrameValidator(contract, "server"), deviations)
+    return CheckContext(contract, deviations)
 
 
-def _frame(value: dict) -> Received:
-    return Received(value, json.dumps(value))
+def _answer(contract: Contract, payload: Payload, *frames: dict) -> list[Event]:
+    """The protocol session's events for ``frames`` received after sending ``payload``."""
+    session = ProtocolSession(
+        ProtocolSpec.build(contract), validate=FrameValidator(contract, "server").validate
+    )
+    session.opened()
+    session.send(payload.message, text=str(payload.frame))
+    return [session.receive_text(json.dumps(frame))[0] for frame in frames]
+
+
+def _exchange(contract: Contract, payload: Payload, *frames: dict) -> Exchange:
+    return Exchange(_answer(contract, payload, *frames), False, None, True)
 
 
 HEARTBEAT_REPLY = {"type": "heartbeat_response", "timestamp": "t", "server_time": 1.0}
@@ -83,11 +106,36 @@ def test_classifier_decides_from_the_contract(
     assert classifier.payload(value, "t").expect.kind == kind
 
 
-def test_valid_request_expects_its_correlation_echo(classifier: Classifier) -> None:
-    value = {"type": "permission_check", "resource": "a", "action": "b", "request_id": "r1"}
-    expect = classifier.payload(value, "t").expect
-    assert expect.reply_types == ("permission_check_response",)
-    assert expect.correlation == ("request_id", "r1")
+CHECK = {"type": "permission_check", "resource": "a", "action": "b", "request_id": "r1"}
+CHECK_REPLY = {
+    "type": "permission_check_response",
+    "request_id": "r1",
+    "resource": "a",
+    "action": "b",
+    "has_permission": False,
+    "timestamp": "t",
+}
+
+
+def test_a_reply_is_correlated_by_the_session(classifier: Classifier, contract: Contract) -> None:
+    payload = classifier.payload(CHECK, "t")
+    assert payload.expect.reply_types == ("permission_check_response",)
+    echoed = evaluate(payload, _exchange(contract, payload, CHECK_REPLY), _ctx(contract))
+    other = {**CHECK_REPLY, "request_id": "r2"}
+    wrong = evaluate(payload, _exchange(contract, payload, other), _ctx(contract))
+    assert echoed.ok, echoed.findings
+    assert [f.title for f in wrong.findings] == ["reply does not answer the request"]
+    assert "'r2'" in wrong.findings[0].received
+
+
+def test_invalid_input_without_a_correlation_id_may_still_get_the_reply(
+    classifier: Classifier, contract: Contract
+) -> None:
+    sent = {key: value for key, value in CHECK.items() if key != "request_id"}
+    payload = classifier.payload(sent, "t")
+    assert payload.expect.kind == "reply_or_error"
+    answer = {**CHECK_REPLY, "request_id": None}
+    assert evaluate(payload, _exchange(contract, payload, answer), _ctx(contract)).ok
 
 
 # -- properties ------------------------------------------------------------------------
@@ -97,9 +145,7 @@ def test_a_valid_message_answered_by_its_reply_passes(
     classifier: Classifier, contract: Contract
 ) -> None:
     payload = classifier.payload({"type": "heartbeat"}, "t")
-    verdict = evaluate(
-        payload, Exchange([_frame(HEARTBEAT_REPLY)], False, None, True), _ctx(contract)
-    )
+    verdict = evaluate(payload, _exchange(contract, payload, HEARTBEAT_REPLY), _ctx(contract))
     assert verdict.ok, verdict.findings
 
 
@@ -118,7 +164,7 @@ def test_an_error_without_its_code_breaks_the_contract(
 ) -> None:
     payload = Payload("{", classifier.not_json(), "t")
     shape = {"type": "error", "error": "bad", "timestamp": "t"}
-    verdict = evaluate(payload, Exchange([_frame(shape)], False, None, True), _ctx(contract))
+    verdict = evaluate(payload, _exchange(contract, payload, shape), _ctx(contract))
     assert any("breaks the contract" in f.title for f in verdict.findings)
 
 
@@ -129,12 +175,8 @@ def test_deviations_are_tolerated_only_for_invalid_input(
     deviation = Deviation("error", "$.error_code", ("made_up_code",), "known")
     invalid = classifier.payload({"type": "subscribe_notifications", "types": 5}, "t")
     valid = classifier.payload({"type": "heartbeat"}, "t")
-    on_invalid = evaluate(
-        invalid, Exchange([_frame(odd)], False, None, True), _ctx(contract, deviation)
-    )
-    on_valid = evaluate(
-        valid, Exchange([_frame(odd)], False, None, True), _ctx(contract, deviation)
-    )
+    on_invalid = evaluate(invalid, _exchange(contract, invalid, odd), _ctx(contract, deviation))
+    on_valid = evaluate(valid, _exchange(contract, valid, odd), _ctx(contract, deviation))
     assert on_invalid.ok and on_invalid.tolerated
     assert not on_valid.ok
 
@@ -187,21 +229,69 @@ def test_entitlement(connection: ModelConnection, push: PushRequest, expected: b
 def test_push_data_satisfies_the_push_schemas(contract: Contract) -> None:
     validator = FrameValidator(contract, "server")
     for push in contract.pushes():
-        frame = {
-            "type": push.name,
-            "data": push_data(push.name, 2, "trace_id", "t1"),
-            "timestamp": "t",
-        }
-        assert validator.validate(frame) == []
+        data = push_data(contract, push.name, "trace_id", "t1")
+        assert data["trace_id"] == "t1"
+        assert validator.validate({"type": push.name, "data": data, "timestamp": "t"}) == []
 
 
 def test_identities_follow_route_auth(contract: Contract) -> None:
-    from harness.config import load_config
-
     pairs = identities(load_config(), contract)
     assert Identity("permissions_anonymous", None) in pairs
     assert Identity("permissions_user", "primary") in pairs
     assert Identity("permissions_user", None) not in pairs
+
+
+def test_permissions_split_by_the_roles_pattern() -> None:
+    assert split_permission("{resource}.{action}", "grades.view") == {
+        "resource": "grades",
+        "action": "view",
+    }
+    assert split_permission("{resource}.{action}", "nodot") is None
+    assert split_permission("fixed", "fixed") is None
+
+
+def test_permissions_to_check_include_one_nobody_holds() -> None:
+    config = HarnessConfig(
+        source="t",
+        users={
+            "a": UserSpec("a", token="x", user_id=1, role="r", permissions=frozenset({"x.y"})),
+            "b": UserSpec("b", token="x", user_id=2, role="r", permissions=frozenset({"bad"})),
+        },
+    )
+    assert permissions_to_check(config, "{resource}.{action}") == ["x.y", f"{NOBODY}.{NOBODY}"]
+
+
+# -- choices from the contract and the config ------------------------------------------
+
+
+def test_routes_and_users_are_chosen_by_role(contract: Contract) -> None:
+    assert route_with(contract, "owner") == "permissions_user"
+    assert route_with(contract, "nonexistent", "anonymous") == "permissions_anonymous"
+    assert route_with(contract, "nonexistent") is None
+    assert known_users(load_config())[0] == "primary"  # in file order; inactive has no role
+
+
+def test_near_json_texts_use_the_contracts_names(contract: Contract) -> None:
+    mutations = Mutations(MessageStrategies(contract))
+    assert '{"type": "heartbeat"' in mutations.non_json_texts
+    assert not any("@T" in t or "@N" in t for t in mutations.non_json_texts)
+
+
+# -- security helpers ------------------------------------------------------------------
+
+
+def test_jwt_claims_name_the_user_in_the_configured_claim() -> None:
+    key = JwtKey("s", "sub")
+    assert key.claims(7, 100) == {"sub": 7, "iat": 100, "exp": 3700}
+    head, body, signature = key.sign(key.claims(7, 100)).split(".")
+    assert head and body and signature
+
+
+def test_an_attempt_says_whom_it_was_confirmed_as() -> None:
+    anonymous = Attempt(confirmed_user=0, anonymous=True, confirmed=True, user_field="data.uid")
+    assert anonymous.accepted
+    assert "anonymous: data.uid 0" in anonymous.describe()
+    assert "HTTP 403" in Attempt(status=403).describe()
 
 
 # -- profiles --------------------------------------------------------------------------

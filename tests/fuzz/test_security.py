@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from harness._pytest.session import HarnessSession
 from harness.client import Transcript
 from harness.engine.runner import RunContext
 from harness.fuzz import security
@@ -32,10 +31,11 @@ async def test_another_users_id_in_the_path_is_refused(
 
 
 async def test_bad_and_forged_tokens_are_refused(
-    ws_run_context: RunContext, ws_session: HarnessSession, ws_transcript: Transcript
+    ws_run_context: RunContext, ws_fuzz_jwt: security.JwtKey | None, ws_transcript: Transcript
 ) -> None:
-    secret = ws_session.options.env.get("TARGET_JWT_SECRET", security.DEFAULT_JWT_SECRET)
-    _report(await security.bad_tokens(ws_run_context, ws_transcript, secret))
+    """Forged JWTs need the server's signing key (``ws_fuzz_jwt``, from tests/fuzz/conftest.py);
+    without one only the garbage and empty tokens are tried, and the report says so."""
+    _report(await security.bad_tokens(ws_run_context, ws_transcript, ws_fuzz_jwt))
 
 
 async def test_oversized_messages_are_refused(
