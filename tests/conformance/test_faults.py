@@ -7,49 +7,10 @@ listed scenarios must be the ones failing. A clean run must pass.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-import yaml
-
-from harness.bundled import scenarios_dir
-
-FAULTS = yaml.safe_load((Path(__file__).parent / "faults.yaml").read_text())["faults"]
-RUN_TIMEOUT = 300
-
-
-def run_conformance(tmp_path: Path, *args: str) -> tuple[int, str, list[str], int]:
-    """(exit code, output, failed test names, test count) of a conformance run."""
-    junit = tmp_path / "junit.xml"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(scenarios_dir()),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={junit}",
-        "--ws-ready-timeout=10",
-        *args,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    failed, total = [], 0
-    if junit.exists():
-        for case in ET.parse(junit).iter("testcase"):
-            total += 1
-            if case.find("failure") is not None or case.find("error") is not None:
-                failed.append(case.get("name", ""))
-    return done.returncode, done.stdout + done.stderr, failed, total
-
-
-def matches(pattern: str, name: str) -> bool:
-    """Test-name patterns: only * is a wildcard (names contain [ and ])."""
-    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), name) is not None
+from conformance_support import FAULTS, matches, run_conformance
 
 
 def test_matches_treats_brackets_literally() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import TIMEOUT_FACTOR_ENV, HarnessConfig, Timeouts, load_config
+from harness.config import FROM_CONTRACT, TIMEOUT_FACTOR_ENV, HarnessConfig, Timeouts, load_config
 from harness.errors import ConfigError
 
 Write = Callable[[str, str], Path]
@@ -38,7 +38,7 @@ def test_reference_config_sections(config: HarnessConfig) -> None:
     assert config.push.method == "http"
     assert config.push.as_user == "staff"
     assert config.confirmation.after == "accept"
-    assert config.confirmation.message == "connection_confirmed"
+    assert config.confirmation.message == FROM_CONTRACT  # the contract's confirmation
     assert config.target.ready_route == "permissions_anonymous"
     assert config.target.identity is not None
     assert config.target.identity.path == "/healthz"

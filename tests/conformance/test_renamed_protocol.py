@@ -1,0 +1,99 @@
+"""Proof that nothing of the reference service is hard-wired into the harness.
+
+A copy of the bundled contract with every route, message and field renamed (and the config
+to match) is run against the reference target switched to speak that renamed protocol
+(``--dialect renamed``): every bundled scenario must pass, and the fault switches must be
+caught by the same scenarios as with the reference names (faults.yaml, names translated).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+import yaml
+from conformance_support import FAULTS, matches, run_conformance
+
+from harness.bundled import DEFAULT_CONFIG, DEFAULT_CONTRACT, bundled, scenarios_dir
+from harness.config import load_config
+from harness.contract import load_contract
+from harness.engine import load_scenarios
+from target.dialect import rename_config, rename_contract
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED = sorted(scenarios_dir().glob("**/*.scenarios.yaml"))
+# Faults whose scenarios differ in kind (routes, correlation, pushes, auth, errors, liveness).
+RENAMED_FAULTS = [
+    "no_user_route",
+    "heartbeat_silent",
+    "wrong_request_id",
+    "error_shape",
+    "cross_user",
+    "leak_to_anonymous",
+    "token_downgrade",
+    "no_group_join",
+]
+
+
+@pytest.fixture(scope="module")
+def renamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Mapping[str, str]]:
+    """The renamed contract and config on disk, and old name -> new name for test ids."""
+    folder = tmp_path_factory.mktemp("renamed")
+    original = yaml.safe_load(Path(bundled(DEFAULT_CONTRACT)).read_text())
+    contract_path = folder / "renamed.asyncapi.yaml"
+    contract_path.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
+    config = rename_config(
+        yaml.safe_load(Path(bundled(DEFAULT_CONFIG)).read_text()), contract=str(contract_path)
+    )
+    config["target"]["cwd"] = str(REPO)
+    config_path = folder / "renamed.config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    old, new = load_contract(), load_contract(contract_path)
+    names = dict(zip(old.routes, new.routes, strict=True))
+    names.update(zip(old.messages, new.messages, strict=True))
+    return config_path, names
+
+
+def translate(pattern: str, names: Mapping[str, str]) -> str:
+    """A faults.yaml test-name pattern with the reference routes and messages renamed."""
+    return re.sub(r"[A-Za-z_]+", lambda m: names.get(m.group(0), m.group(0)), pattern)
+
+
+@pytest.mark.slow
+def test_every_bundled_scenario_passes_on_the_renamed_protocol(
+    tmp_path: Path, renamed: tuple[Path, Mapping[str, str]]
+) -> None:
+    config, _ = renamed
+    code, output, failed, total = run_conformance(tmp_path, f"--ws-config={config}")
+    assert code == 0, f"renamed protocol: {sorted(failed)}\n{output[-3000:]}"
+    reference = [
+        s for path in BUNDLED for s in load_scenarios(path, load_contract(), load_config())
+    ]
+    assert total == len(reference) and not failed
+    assert f"{total} passed" in output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", RENAMED_FAULTS)
+def test_fault_is_caught_on_the_renamed_protocol(
+    fault: str, tmp_path: Path, renamed: tuple[Path, Mapping[str, str]]
+) -> None:
+    config, names = renamed
+    spec = FAULTS[fault]
+    code, output, failed, _ = run_conformance(
+        tmp_path, f"--ws-config={config}", f"--ws-env=TARGET_FAULTS={fault}"
+    )
+    assert code == 1, f"{fault}: expected a failing run (exit 1), got {code}\n{output[-3000:]}"
+    patterns = [translate(p, names) for p in spec["fail"]]
+    unmatched = [p for p in patterns if not any(matches(p, name) for name in failed)]
+    unexpected = [name for name in failed if not any(matches(p, name) for p in patterns)]
+    assert not unmatched, f"{fault}: nothing failed for {unmatched}; failed: {sorted(failed)}"
+    assert not unexpected, f"{fault}: unrelated scenarios failed: {sorted(unexpected)}"
+
+
+def test_translate_renames_routes_and_messages_only() -> None:
+    names = {"permissions_user": "grants_member", "heartbeat": "beat"}
+    assert translate("*permissions_user-*]", names) == "*grants_member-*]"
+    assert translate("request_reply[heartbeat-*]", names) == "request_reply[beat-*]"
