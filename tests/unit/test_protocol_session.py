@@ -8,6 +8,7 @@ reference service.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 
 from harness.config import ConfirmationSpec, HarnessConfig, PushSpec, UserSpec
 from harness.contract import FrameValidator, load_contract
+from harness.errors import ConfigError
 from harness.protocol import (
     Closed,
     Confirmed,
@@ -305,3 +307,30 @@ def test_every_event_kind_is_covered_here() -> None:
         "closed",
         "unexplained",
     }
+
+
+def test_a_confirmation_the_contract_does_not_document_is_a_config_error(contract: Any) -> None:
+    config = replace(_config(), confirmation=ConfirmationSpec(message="hullo"))
+    with pytest.raises(ConfigError, match=r"confirmation.message 'hullo' is not a message"):
+        ProtocolSpec.build(contract, config)
+
+
+def test_confirming_after_a_hello_nobody_declared_is_a_config_error(contract: Any) -> None:
+    bare = replace(contract, roles={})
+    with pytest.raises(ConfigError, match="no hello is declared"):
+        ProtocolSpec.build(bare, _config(after="connect"))
+    declared = replace(
+        _config(after="connect"),
+        confirmation=ConfirmationSpec(after="connect", connect_message={"kind": "hi"}),
+    )
+    assert ProtocolSpec.build(bare, declared).hello == {"kind": "hi"}
+
+
+def test_no_confirmation_when_the_config_says_null(contract: Any) -> None:
+    spec = ProtocolSpec.build(
+        contract, replace(_config(), confirmation=ConfirmationSpec(message=None))
+    )
+    session = ProtocolSession(spec)
+    assert spec.confirmation is None and not session.awaits_confirmation
+    event = _one(session.receive_text(_text(kind="welcome", body={})))
+    assert isinstance(event, Unexplained)
