@@ -9,10 +9,8 @@ last log lines with a hint, never a bare timeout.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -20,6 +18,7 @@ from typing import Any, Literal, Protocol
 from harness.client import ExpectationFailed, HandshakeRejected, WsClient
 from harness.config import IdentitySpec
 from harness.errors import PortInUseError, TargetExitedError, TargetNotReadyError
+from harness.http import HttpError, request_json
 from harness.protocol import ProtocolSession, ProtocolSpec
 from harness.targets.base import TargetInfo
 from harness.targets.ports import listeners
@@ -151,14 +150,9 @@ def check_listeners(info: TargetInfo, ours: set[int]) -> None:
 
 def fetch_identity(info: TargetInfo, spec: IdentitySpec, timeout: float = 2.0) -> dict[str, Any]:
     """GET the identity endpoint; {} if it does not answer JSON."""
-    request = urllib.request.Request(
-        info.http_url + spec.path, headers={"Accept": "application/json"}
-    )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
     try:
-        with opener.open(request, timeout=timeout) as response:
-            body = json.loads(response.read())
-    except (OSError, ValueError):
+        _, body = request_json("GET", info.http_url + spec.path, timeout=timeout)
+    except HttpError:
         return {}
     return body if isinstance(body, dict) else {}
 

@@ -6,10 +6,8 @@ server runs on this machine, names who listens on its port.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
+from harness import urls
 from harness.config import IdentitySpec
-from harness.errors import ConfigError
 from harness.targets.base import Target, TargetInfo
 from harness.targets.ports import listeners
 from harness.targets.readiness import ReadinessProbe, fetch_identity, wait_until_ready
@@ -17,14 +15,8 @@ from harness.targets.readiness import ReadinessProbe, fetch_identity, wait_until
 
 def parse_ws_url(url: str) -> tuple[str, str, int]:
     """(scheme, host, port) of ``ws://host:port``; ConfigError with the accepted format."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ConfigError(f"--ws-url {url!r}: expected ws://HOST:PORT or wss://HOST:PORT")
-    try:
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
-    except ValueError:
-        raise ConfigError(f"--ws-url {url!r}: the port is not a number") from None
-    return parts.scheme, parts.hostname, port
+    parsed = urls.parse_ws_url(url, "--ws-url")
+    return parsed.scheme, parsed.host, parsed.port
 
 
 class UrlTarget(Target):
