@@ -9,7 +9,7 @@ subscribed to its type (the contract's ``x-roles.subscribe``).
 ``PushMachine`` is a Hypothesis ``RuleBasedStateMachine`` that connects and disconnects
 users and anonymous clients on several routes, and pushes to users, roles, subscribers and
 everyone; where the contract declares the roles, it also subscribes and unsubscribes
-(``subscribe`` / ``unsubscribe``), checks permissions (``permission_check``) and checks
+(``subscribe`` / ``unsubscribe``), checks permissions (``permission``) and checks
 liveness (``liveness``). Rules for roles the contract does not declare never run. After
 every push it waits (bounded) for what the model expects and a short settle time for
 anything else, then asserts that each connection received exactly its pushes, in order.
@@ -57,7 +57,9 @@ from harness.push import Audience, PushRequest
 SETTLE = 0.2
 MAX_OPEN = 6  # connections open at once: enough for every identity pair, cheap on 2 cores
 MIN_OPEN = 2  # the initial anonymous and user connections stay, so every push has witnesses
-#: A value no configured permission uses, for a permission nobody holds.
+#: The x-roles the machine uses (the harness's vocabulary; the contract says what they send).
+SUBSCRIBE, UNSUBSCRIBE, CHECK = "subscribe", "unsubscribe", "permission"
+#: A slot value no configured permission uses, for a permission nobody holds.
 NOBODY = "ws-harness-nobody"
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -102,7 +104,7 @@ def push_data(contract: Contract, push_type: str, trace_field: str, trace: str) 
 
 
 def split_permission(pattern: str, permission: str) -> dict[str, str] | None:
-    """The slots of ``permission`` by the role's ``permission`` pattern (``{a}.{b}``)."""
+    """The slots of ``permission`` by the role's ``pattern`` (``{a}.{b}``)."""
     regex = ""
     for index, part in enumerate(_SLOT.split(pattern)):
         regex += re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
@@ -187,8 +189,8 @@ class PushMachine(RuleBasedStateMachine):
         self.trace_field = config.push.trace_field
         self.push_types = sorted(m.name for m in contract.pushes())
         self.roles = contract.roles
-        pattern = str(self.roles.get("permission_check", {}).get("permission", ""))
-        self.permissions = permissions_to_check(config, pattern) if pattern else []
+        self.pattern = str(self.roles.get(CHECK, {}).get("pattern", ""))
+        self.permissions = permissions_to_check(config, self.pattern) if self.pattern else []
         self.model: dict[str, ModelConnection] = {}
         self.live: dict[str, Observed] = {}
         self.transcript = Transcript()
@@ -267,18 +269,18 @@ class PushMachine(RuleBasedStateMachine):
         self._run(self.live.pop(name).client.close())
         del self.model[name]
 
-    @precondition(lambda self: self._declares("subscribe") or self._declares("unsubscribe"))
-    @rule(name=connections, data=st.data(), subscribe=st.booleans())
-    def subscription(self, name: str, data: st.DataObject, subscribe: bool) -> None:
-        """Subscribe to (or unsubscribe from) push types, one role message per type."""
-        if not self._declares("subscribe" if subscribe else "unsubscribe"):
-            subscribe = not subscribe
+    @precondition(lambda self: self._declares(SUBSCRIBE) or self._declares(UNSUBSCRIBE))
+    @rule(name=connections, data=st.data(), start=st.booleans())
+    def subscription(self, name: str, data: st.DataObject, start: bool) -> None:
+        """Subscribe to (``start``) or unsubscribe from push types, one role message each."""
+        if not self._declares(SUBSCRIBE if start else UNSUBSCRIBE):
+            start = not start
         kinds = st.sampled_from(self.push_types)
         types = data.draw(st.lists(kinds, min_size=1, max_size=3, unique=True), label="types")
         for push_type in types:
-            self._round_trip(name, "subscribe" if subscribe else "unsubscribe", {"push": push_type})
+            self._round_trip(name, SUBSCRIBE if start else UNSUBSCRIBE, {"push": push_type})
         subscriptions = self.model[name].subscriptions
-        if subscribe:
+        if start:
             subscriptions.update(types)
         else:
             subscriptions.difference_update(types)
@@ -292,17 +294,14 @@ class PushMachine(RuleBasedStateMachine):
         except ExpectationFailed as exc:
             raise self._fail(f"{name} ({self.model[name].identity.label}): {exc}") from None
 
-    @precondition(lambda self: self._declares("permission_check") and bool(self.permissions))
+    @precondition(lambda self: self._declares(CHECK) and bool(self.permissions))
     @rule(name=connections, data=st.data())
     def check_permission(self, name: str, data: st.DataObject) -> None:
         """The answer follows the connection's identity (anonymous holds nothing)."""
         permission = data.draw(st.sampled_from(self.permissions), label="permission")
-        role = self.roles["permission_check"]
-        slots = split_permission(str(role["permission"]), permission) or {}
+        slots = split_permission(self.pattern, permission) or {}
         user = self.live[name].user
-        self._round_trip(
-            name, "permission_check", {**slots, "granted": bool(user and user.holds(permission))}
-        )
+        self._round_trip(name, CHECK, {**slots, "granted": bool(user and user.holds(permission))})
 
     # Four push rules (not one with an audience argument) so that pushes are a large share
     # of the steps Hypothesis draws; the model decides who is entitled in every case.
@@ -319,7 +318,7 @@ class PushMachine(RuleBasedStateMachine):
     def deliver_to_everyone(self, data: st.DataObject) -> None:
         self._push("global", data)
 
-    @precondition(lambda self: self._declares("subscribe"))
+    @precondition(lambda self: self._declares(SUBSCRIBE))
     @rule(data=st.data())
     def deliver_to_subscribers(self, data: st.DataObject) -> None:
         self._push("subscribers", data)
