@@ -24,17 +24,6 @@ from target.dialect import rename_config, rename_contract
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = sorted(scenarios_dir().glob("**/*.scenarios.yaml"))
-# Faults whose scenarios differ in kind (routes, correlation, pushes, auth, errors, liveness).
-RENAMED_FAULTS = [
-    "no_user_route",
-    "heartbeat_silent",
-    "wrong_request_id",
-    "error_shape",
-    "cross_user",
-    "leak_to_anonymous",
-    "token_downgrade",
-    "no_group_join",
-]
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +65,15 @@ def test_every_bundled_scenario_passes_on_the_renamed_protocol(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", RENAMED_FAULTS)
+@pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught_on_the_renamed_protocol(
     fault: str, tmp_path: Path, renamed: tuple[Path, Mapping[str, str]]
 ) -> None:
     config, names = renamed
     spec = FAULTS[fault]
+    extra = ["-k", translate(spec["select"], names)] if spec.get("select") else []
     code, output, failed, _ = run_conformance(
-        tmp_path, f"--ws-config={config}", f"--ws-env=TARGET_FAULTS={fault}"
+        tmp_path, f"--ws-config={config}", f"--ws-env=TARGET_FAULTS={fault}", *extra
     )
     assert code == 1, f"{fault}: expected a failing run (exit 1), got {code}\n{output[-3000:]}"
     patterns = [translate(p, names) for p in spec["fail"]]
@@ -91,6 +81,8 @@ def test_fault_is_caught_on_the_renamed_protocol(
     unexpected = [name for name in failed if not any(matches(p, name) for p in patterns)]
     assert not unmatched, f"{fault}: nothing failed for {unmatched}; failed: {sorted(failed)}"
     assert not unexpected, f"{fault}: unrelated scenarios failed: {sorted(unexpected)}"
+    if spec.get("message"):
+        assert spec["message"] in output, f"{fault}: the output does not say {spec['message']!r}"
 
 
 def test_translate_renames_routes_and_messages_only() -> None:
