@@ -48,3 +48,17 @@ def run_conformance(tmp_path: Path, *args: str) -> tuple[int, str, list[str], in
 def matches(pattern: str, name: str) -> bool:
     """Test-name patterns: only * is a wildcard (names contain [ and ])."""
     return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), name) is not None
+
+
+def assert_caught(
+    fault: str, code: int, output: str, failed: list[str], patterns: list[str]
+) -> None:
+    """The run failed, exactly the scenarios ``patterns`` name failed, and said what it must."""
+    assert code == 1, f"{fault}: expected a failing run (exit 1), got {code}\n{output[-3000:]}"
+    unmatched = [p for p in patterns if not any(matches(p, name) for name in failed)]
+    unexpected = [name for name in failed if not any(matches(p, name) for p in patterns)]
+    assert not unmatched, f"{fault}: nothing failed for {unmatched}; failed: {sorted(failed)}"
+    assert not unexpected, f"{fault}: unrelated scenarios failed: {sorted(unexpected)}"
+    message = FAULTS[fault].get("message")
+    if message:
+        assert message in output, f"{fault}: the output does not say {message!r}"
