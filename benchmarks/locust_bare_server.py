@@ -40,12 +40,14 @@ async def main(hosts: list[str], port: int) -> None:
     stop = asyncio.get_running_loop().create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
-    first = await serve(handler, hosts[0], port, ping_interval=None, backlog=4096,
-                        compression=None, max_queue=None)
+    first = await serve(
+        handler, hosts[0], port, ping_interval=None, backlog=4096, compression=None, max_queue=None
+    )
     port = first.sockets[0].getsockname()[1]
     servers = [first] + [
-        await serve(handler, host, port, ping_interval=None, backlog=4096, compression=None,
-                    max_queue=None)
+        await serve(
+            handler, host, port, ping_interval=None, backlog=4096, compression=None, max_queue=None
+        )
         for host in hosts[1:]
     ]
     print(f"listening {port}", flush=True)

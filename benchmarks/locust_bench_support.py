@@ -24,7 +24,9 @@ def bare_server(hosts: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[tup
     """Start ``locust_bare_server.py`` on ``hosts``; yield (port, pid); stop it afterwards."""
     process = subprocess.Popen(
         [sys.executable, str(HERE / "locust_bare_server.py"), "--hosts", hosts],
-        stdout=subprocess.PIPE, text=True, env=ENV,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
     )
     try:
         assert process.stdout is not None
@@ -46,8 +48,12 @@ def bare_server(hosts: str = "127.0.0.1", timeout: float = 10.0) -> Iterator[tup
 def run_role(script: Path, args: list[str], timeout: float) -> dict:
     """Run ``script --role ...`` in a fresh interpreter; its last stdout line is JSON."""
     result = subprocess.run(
-        [sys.executable, str(script), *args], capture_output=True, text=True, env=ENV,
-        timeout=timeout, cwd=REPO,
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=timeout,
+        cwd=REPO,
     )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")

@@ -73,10 +73,15 @@ def locust_role(port: int, connections: int, interval: float, hold: float) -> di
     stop_started = time.monotonic()
     runner.quit()
     return {
-        "connections": connections, "open": open_now, "ramp_s": ramp,
+        "connections": connections,
+        "open": open_now,
+        "ramp_s": ramp,
         "connect_failures": connect.num_failures,
-        "rss_before": rss_before, "rss_connected": rss_connected, "rss_end": rss_end,
-        "heartbeats": heartbeat.num_requests, "heartbeat_failures": heartbeat.num_failures,
+        "rss_before": rss_before,
+        "rss_connected": rss_connected,
+        "rss_end": rss_end,
+        "heartbeats": heartbeat.num_requests,
+        "heartbeat_failures": heartbeat.num_failures,
         "heartbeat_p50_us": recorder.percentile_us("WS heartbeat", 50.0),
         "heartbeat_p99_us": recorder.percentile_us("WS heartbeat", 99.0),
         "stop_s": time.monotonic() - stop_started,
@@ -99,21 +104,35 @@ def main() -> int:
     with bare_server(",".join(HOSTS)) as (port, server_pid):
         result = run_role(
             Path(__file__).resolve(),
-            ["--role-port", str(port), "--connections", str(args.connections),
-             "--heartbeat-interval", str(args.heartbeat_interval), "--hold", str(args.hold)],
+            [
+                "--role-port",
+                str(port),
+                "--connections",
+                str(args.connections),
+                "--heartbeat-interval",
+                str(args.heartbeat_interval),
+                "--hold",
+                str(args.hold),
+            ],
             timeout=args.connections / 1000 + args.hold + 180,
         )
         server_rss = psutil.Process(server_pid).memory_info().rss
     mib = 1024**2
     per_connection = (result["rss_connected"] - result["rss_before"]) / result["connections"]
-    print(f"connections: {result['open']} open of {result['connections']} "
-          f"(ramp {result['ramp_s']:.1f} s, connect failures {result['connect_failures']})")
-    print(f"generator RSS: {result['rss_before'] / mib:.0f} MiB before, "
-          f"{result['rss_connected'] / mib:.0f} MiB connected, {result['rss_end'] / mib:.0f} MiB "
-          f"after {args.hold:g} s of heartbeats (goal < {GOAL_BYTES / mib:.0f} MiB)")
+    print(
+        f"connections: {result['open']} open of {result['connections']} "
+        f"(ramp {result['ramp_s']:.1f} s, connect failures {result['connect_failures']})"
+    )
+    print(
+        f"generator RSS: {result['rss_before'] / mib:.0f} MiB before, "
+        f"{result['rss_connected'] / mib:.0f} MiB connected, {result['rss_end'] / mib:.0f} MiB "
+        f"after {args.hold:g} s of heartbeats (goal < {GOAL_BYTES / mib:.0f} MiB)"
+    )
     print(f"memory per idle connection: {per_connection / 1024:.1f} KiB")
-    print(f"heartbeats: {result['heartbeats']} ({result['heartbeat_failures']} failed), "
-          f"p50 {result['heartbeat_p50_us']} us, p99 {result['heartbeat_p99_us']} us")
+    print(
+        f"heartbeats: {result['heartbeats']} ({result['heartbeat_failures']} failed), "
+        f"p50 {result['heartbeat_p50_us']} us, p99 {result['heartbeat_p99_us']} us"
+    )
     print(f"server RSS: {server_rss / mib:.0f} MiB; users stopped in {result['stop_s']:.1f} s")
     within = result["rss_end"] < GOAL_BYTES and result["open"] == result["connections"]
     print("goal met" if within else "goal NOT met")

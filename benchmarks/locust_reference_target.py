@@ -31,7 +31,11 @@ SPAWN_RATE = 200
 def reference_target(timeout: float = 60.0) -> Iterator[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "target", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=ENV,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
     )
     try:
         assert process.stdout is not None
@@ -53,16 +57,35 @@ def reference_target(timeout: float = 60.0) -> Iterator[str]:
             process.kill()
 
 
-def run(locustfile: str, host: str, users: int, seconds: float, extra: list[str],
-        workdir: Path) -> dict:
+def run(
+    locustfile: str, host: str, users: int, seconds: float, extra: list[str], workdir: Path
+) -> dict:
     prefix = workdir / f"{locustfile}_{users}"
-    args = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / f"{locustfile}.py"),
-            "--host", host, "--headless", "--only-summary", "--reset-stats",
-            "-u", str(users), "-r", str(SPAWN_RATE), "-t", f"{seconds:g}s",
-            "--csv", str(prefix), *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(REPO / "locustfiles" / f"{locustfile}.py"),
+        "--host",
+        host,
+        "--headless",
+        "--only-summary",
+        "--reset-stats",
+        "-u",
+        str(users),
+        "-r",
+        str(SPAWN_RATE),
+        "-t",
+        f"{seconds:g}s",
+        "--csv",
+        str(prefix),
+        *extra,
+    ]
     ramp = users / SPAWN_RATE
-    result = subprocess.run(args, cwd=workdir, capture_output=True, text=True, env=ENV,
-                            timeout=seconds + ramp + 120)
+    result = subprocess.run(
+        args, cwd=workdir, capture_output=True, text=True, env=ENV, timeout=seconds + ramp + 120
+    )
     document = json.loads(Path(f"{prefix}_hdr.json").read_text())
     metrics = {m["name"]: m for m in document["metrics"]}
     return {**document, "exit": result.returncode, "metrics": metrics}
@@ -85,26 +108,38 @@ def main() -> int:
             # Throughput: `size` users cycling connect/confirm/close; connect latency and rate.
             r = run("connection_throughput", host, size, args.seconds, [], workdir)
             m = r["metrics"]
-            rows.append(f"| connection_throughput | {size} | {r['connect_rate_per_s'] or 0:.0f} "
-                        f"conn/s | connect p50 {ms(m.get('WS connect'), 'p50_us')} / p99 "
-                        f"{ms(m.get('WS connect'), 'p99_us')} ms; confirm p50 "
-                        f"{ms(m.get('WS confirm'), 'p50_us')} ms | {r['fail_ratio']:.4f} |")
+            rows.append(
+                f"| connection_throughput | {size} | {r['connect_rate_per_s'] or 0:.0f} "
+                f"conn/s | connect p50 {ms(m.get('WS connect'), 'p50_us')} / p99 "
+                f"{ms(m.get('WS connect'), 'p99_us')} ms; confirm p50 "
+                f"{ms(m.get('WS confirm'), 'p50_us')} ms | {r['fail_ratio']:.4f} |"
+            )
             # Heartbeats: `size` long-lived connections (users mixed), one beat per second.
-            r = run("heartbeat_latency", host, size, args.seconds, ["--heartbeat-interval", "1"],
-                    workdir)
+            r = run(
+                "heartbeat_latency",
+                host,
+                size,
+                args.seconds,
+                ["--heartbeat-interval", "1"],
+                workdir,
+            )
             m = r["metrics"]
-            rows.append(f"| heartbeat_latency | {size} | heartbeat p50 "
-                        f"{ms(m.get('WS heartbeat'), 'p50_us')} / p99 "
-                        f"{ms(m.get('WS heartbeat'), 'p99_us')} ms | protocol ping p50 "
-                        f"{ms(m.get('WS ping'), 'p50_us')} / p99 {ms(m.get('WS ping'), 'p99_us')} ms"
-                        f" | {r['fail_ratio']:.4f} |")
+            rows.append(
+                f"| heartbeat_latency | {size} | heartbeat p50 "
+                f"{ms(m.get('WS heartbeat'), 'p50_us')} / p99 "
+                f"{ms(m.get('WS heartbeat'), 'p99_us')} ms | protocol ping p50 "
+                f"{ms(m.get('WS ping'), 'p50_us')} / p99 {ms(m.get('WS ping'), 'p99_us')} ms"
+                f" | {r['fail_ratio']:.4f} |"
+            )
             # Pushes: `size` receivers (+1 trigger user), one push per second to all of them.
             r = run("push_fanout", host, size + 1, args.seconds, ["--push-rate", "1"], workdir)
             push = r["metrics"].get("WS push permission_changed")
-            rows.append(f"| push_fanout | {size} | push p50 {ms(push, 'p50_us')} / p99 "
-                        f"{ms(push, 'p99_us')} / max {ms(push, 'max_us')} ms | "
-                        f"{r['pushes_sent']} pushes, {push['count'] if push else 0} deliveries, "
-                        f"lost {r['lost_pushes']} | {r['fail_ratio']:.4f} |")
+            rows.append(
+                f"| push_fanout | {size} | push p50 {ms(push, 'p50_us')} / p99 "
+                f"{ms(push, 'p99_us')} / max {ms(push, 'max_us')} ms | "
+                f"{r['pushes_sent']} pushes, {push['count'] if push else 0} deliveries, "
+                f"lost {r['lost_pushes']} | {r['fail_ratio']:.4f} |"
+            )
             print("\n".join(rows[-3:]), flush=True)
     print("\n| locustfile | connections | figure | detail | fail ratio |")
     print("| --- | --- | --- | --- | --- |")

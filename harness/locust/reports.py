@@ -19,8 +19,14 @@ from harness.locust.hdr import FIELDS, Summary, rows_for_csv
 
 TAB_KEY = "ws-harness-hdr"
 _TITLES = {
-    "name": "Metric", "count": "Count", "min_us": "Min (us)", "p50_us": "p50 (us)",
-    "p90_us": "p90 (us)", "p99_us": "p99 (us)", "p999_us": "p99.9 (us)", "max_us": "Max (us)",
+    "name": "Metric",
+    "count": "Count",
+    "min_us": "Min (us)",
+    "p50_us": "p50 (us)",
+    "p90_us": "p90 (us)",
+    "p99_us": "p99 (us)",
+    "p999_us": "p99.9 (us)",
+    "max_us": "Max (us)",
     "mean_us": "Mean (us)",
 }
 

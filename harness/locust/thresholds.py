@@ -30,13 +30,28 @@ class Measured:
 def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
     """One message per failed threshold, naming the option, the limit and the measured value."""
     gates: list[tuple[str, float | None, float | None, Callable[[float, float], bool], str]] = [
-        ("--max-p99-heartbeat-ms", limits.max_p99_heartbeat_ms, measured.p99_heartbeat_ms,
-         operator.le, " ms"),
-        ("--min-connect-rate", limits.min_connect_rate, measured.connect_rate,
-         operator.ge, " connections/s"),
+        (
+            "--max-p99-heartbeat-ms",
+            limits.max_p99_heartbeat_ms,
+            measured.p99_heartbeat_ms,
+            operator.le,
+            " ms",
+        ),
+        (
+            "--min-connect-rate",
+            limits.min_connect_rate,
+            measured.connect_rate,
+            operator.ge,
+            " connections/s",
+        ),
         ("--max-fail-ratio", limits.max_fail_ratio, measured.fail_ratio, operator.le, ""),
-        ("--max-lost-pushes", limits.max_lost_pushes, measured.lost_pushes, operator.le,
-         " lost pushes"),
+        (
+            "--max-lost-pushes",
+            limits.max_lost_pushes,
+            measured.lost_pushes,
+            operator.le,
+            " lost pushes",
+        ),
     ]
     failures = []
     for option, limit, value, within, unit in gates:
