@@ -90,7 +90,10 @@ def reference_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Targe
     with log.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "target", "serve", "--host", "127.0.0.1", "--port", "0"],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=sink, text=True,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=sink,
+            text=True,
         )
     deadline = time.monotonic() + 3 * TIMEOUT
     url = None
@@ -118,6 +121,10 @@ def run_locust(
 ) -> subprocess.CompletedProcess[str]:
     """``locust ARGS`` with a hard timeout; output captured for the assertions."""
     return subprocess.run(
-        [sys.executable, "-m", "locust", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout or 3 * TIMEOUT, env={**os.environ, "PYTHONPATH": str(REPO)},
+        [sys.executable, "-m", "locust", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout or 3 * TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )

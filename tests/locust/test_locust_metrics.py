@@ -79,8 +79,16 @@ def test_thresholds_name_the_option_and_the_measured_value() -> None:
 def test_options_parse_and_fall_back_to_none() -> None:
     parser = argparse.ArgumentParser()
     add_options(parser)
-    parsed = parser.parse_args(["--ws-user", "primary, anonymous", "--heartbeat-interval", "0.5",
-                                "--max-fail-ratio", "0.01"])
+    parsed = parser.parse_args(
+        [
+            "--ws-user",
+            "primary, anonymous",
+            "--heartbeat-interval",
+            "0.5",
+            "--max-fail-ratio",
+            "0.01",
+        ]
+    )
     options = LoadOptions.from_parsed(parsed)
     assert options.users == ("primary", "anonymous")
     assert options.heartbeat_interval == 0.5

@@ -81,9 +81,7 @@ def test_handshake_request_and_accept_check() -> None:
     request = handshake_request(Endpoint.parse("ws://h:81/p/?token=x"), key, {"Origin": "o"})
     assert request.startswith(b"GET /p/?token=x HTTP/1.1\r\nHost: h:81\r\n")
     assert b"Origin: o\r\n" in request and request.endswith(b"\r\n\r\n")
-    accept = base64.b64encode(
-        hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
-    )
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
     check_handshake_response(b"HTTP/1.1 101 Switching\r\nSec-WebSocket-Accept: " + accept, key)
     with pytest.raises(HandshakeError, match="wrong Sec-WebSocket-Accept"):
         check_handshake_response(b"HTTP/1.1 101 OK\r\nSec-WebSocket-Accept: x", key)
@@ -107,7 +105,7 @@ def test_client_frames_are_masked_and_sized(size: int) -> None:
     elif length == 127:
         length, offset = int.from_bytes(frame[2:10], "big"), 10
     assert length == size
-    mask, body = frame[offset:offset + 4], frame[offset + 4:]
+    mask, body = frame[offset : offset + 4], frame[offset + 4 :]
     assert bytes(b ^ mask[i % 4] for i, b in enumerate(body)) == payload
 
 

@@ -43,10 +43,18 @@ def hdr_counts(prefix: Path) -> dict[str, int]:
     ("name", "users", "extra", "metric"),
     [
         ("connection_throughput", 5, ["--min-connect-rate", "5"], "WS connect"),
-        ("heartbeat_latency", 6, ["--heartbeat-interval", "0.2", "--max-p99-heartbeat-ms", "2000"],
-         "WS heartbeat"),
-        ("push_fanout", 6, ["--push-rate", "5", "--max-lost-pushes", "0"],
-         "WS push permission_changed"),
+        (
+            "heartbeat_latency",
+            6,
+            ["--heartbeat-interval", "0.2", "--max-p99-heartbeat-ms", "2000"],
+            "WS heartbeat",
+        ),
+        (
+            "push_fanout",
+            6,
+            ["--push-rate", "5", "--max-lost-pushes", "0"],
+            "WS push permission_changed",
+        ),
     ],
 )
 def test_locustfile_passes_its_thresholds(
@@ -54,9 +62,23 @@ def test_locustfile_passes_its_thresholds(
 ) -> None:
     prefix = tmp_path / name
     result = run_locust(
-        ["-f", locustfile(name), "--host", reference_target.url, *HEADLESS,
-         "-u", str(users), "-r", str(users), "-t", "3s", *report_args(prefix),
-         "--max-fail-ratio", "0", *extra],
+        [
+            "-f",
+            locustfile(name),
+            "--host",
+            reference_target.url,
+            *HEADLESS,
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "-t",
+            "3s",
+            *report_args(prefix),
+            "--max-fail-ratio",
+            "0",
+            *extra,
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -70,9 +92,25 @@ def test_impossible_threshold_fails_with_the_measured_value(
     reference_target: Target, tmp_path: Path
 ) -> None:
     result = run_locust(
-        ["-f", locustfile("heartbeat_latency"), "--host", reference_target.url, *HEADLESS,
-         "-u", "2", "-r", "2", "-t", "2s", "--heartbeat-interval", "0.2",
-         "--max-p99-heartbeat-ms", "0.001", "--min-connect-rate", "1000000"],
+        [
+            "-f",
+            locustfile("heartbeat_latency"),
+            "--host",
+            reference_target.url,
+            *HEADLESS,
+            "-u",
+            "2",
+            "-r",
+            "2",
+            "-t",
+            "2s",
+            "--heartbeat-interval",
+            "0.2",
+            "--max-p99-heartbeat-ms",
+            "0.001",
+            "--min-connect-rate",
+            "1000000",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 1, result.stderr[-3000:]
@@ -93,19 +131,47 @@ def test_distributed_run_merges_histograms(reference_target: Target, tmp_path: P
     workers = [
         subprocess.Popen(
             [*command, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(2)
     ]
     prefix = tmp_path / "dist"
     try:
         master = subprocess.run(
-            [*command, "--master", "--master-bind-host", "127.0.0.1",
-             "--master-bind-port", str(port), "--expect-workers", "2",
-             "--expect-workers-max-wait", str(int(TIMEOUT)), "--host", reference_target.url,
-             *HEADLESS, "-u", "8", "-r", "8", "-t", "4s", "--heartbeat-interval", "0.2",
-             *report_args(prefix), "--max-fail-ratio", "0"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3 * TIMEOUT,
+            [
+                *command,
+                "--master",
+                "--master-bind-host",
+                "127.0.0.1",
+                "--master-bind-port",
+                str(port),
+                "--expect-workers",
+                "2",
+                "--expect-workers-max-wait",
+                str(int(TIMEOUT)),
+                "--host",
+                reference_target.url,
+                *HEADLESS,
+                "-u",
+                "8",
+                "-r",
+                "8",
+                "-t",
+                "4s",
+                "--heartbeat-interval",
+                "0.2",
+                *report_args(prefix),
+                "--max-fail-ratio",
+                "0",
+            ],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3 * TIMEOUT,
         )
     finally:
         for worker in workers:
