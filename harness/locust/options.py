@@ -39,31 +39,87 @@ def _positive(text: str) -> float:
 def add_options(parser: Any) -> None:
     """Add the ws-harness options to Locust's parser."""
     add = parser.add_argument
-    add("--ws-config", default=None, metavar="PATH",
-        help="ws-harness config (users, login, push trigger); default: the reference target's")
+    add(
+        "--ws-config",
+        default=None,
+        metavar="PATH",
+        help="ws-harness config (users, login, push trigger); default: the reference target's",
+    )
     add("--ws-contract", default=None, metavar="PATH", help="AsyncAPI contract; default: bundled")
-    add("--ws-route", default=None, metavar="NAME",
-        help="contract route to connect to (default: the user class's, e.g. permissions)")
-    add("--ws-user", default=None, metavar="NAMES",
-        help="configured users to connect as, round robin, comma separated; 'anonymous' for none")
-    add("--heartbeat-interval", default=None, type=_positive, metavar="SECONDS",
-        help="seconds between heartbeats per connection (default: the user class's)")
-    add("--push-rate", default=None, type=_positive, metavar="PER_SECOND",
-        help="pushes triggered per second (push_fanout)")
-    add("--push-type", default=None, metavar="TYPE",
-        help="push message type (default: permission_changed)")
-    add("--push-audience", default=None, metavar="USER|global",
-        help="configured user whose connections receive the pushes, or 'global' for everyone")
-    add("--hdr-json", default=None, metavar="PATH",
-        help="also write the microsecond percentiles as JSON here (--csv writes PREFIX_hdr.json)")
-    add("--max-p99-heartbeat-ms", default=None, type=float, metavar="MS",
-        help="fail (exit 1) when heartbeat p99 exceeds this")
-    add("--min-connect-rate", default=None, type=float, metavar="PER_SECOND",
-        help="fail when fewer connections per second succeed")
-    add("--max-fail-ratio", default=None, type=float, metavar="RATIO",
-        help="fail when the share of failed requests exceeds this (0.01 = 1 %%)")
-    add("--max-lost-pushes", default=None, type=int, metavar="N",
-        help="fail when more pushes than this never arrived")
+    add(
+        "--ws-route",
+        default=None,
+        metavar="NAME",
+        help="contract route to connect to (default: the user class's, else the first route the "
+        "user may use by its x-auth: optional, then owner/required or anonymous)",
+    )
+    add(
+        "--ws-user",
+        default=None,
+        metavar="NAMES",
+        help="configured users to connect as, round robin, comma separated; 'anonymous' for none",
+    )
+    add(
+        "--heartbeat-interval",
+        default=None,
+        type=_positive,
+        metavar="SECONDS",
+        help="seconds between heartbeats per connection (default: the user class's)",
+    )
+    add(
+        "--push-rate",
+        default=None,
+        type=_positive,
+        metavar="PER_SECOND",
+        help="pushes triggered per second (push_fanout)",
+    )
+    add(
+        "--push-type",
+        default=None,
+        metavar="TYPE",
+        help="push message type (default: the contract's first push for the audience)",
+    )
+    add(
+        "--push-audience",
+        default=None,
+        metavar="USER|global",
+        help="configured user whose connections receive the pushes, or 'global' for everyone "
+        "(default: the user class's, else the first configured user with a user id)",
+    )
+    add(
+        "--hdr-json",
+        default=None,
+        metavar="PATH",
+        help="also write the microsecond percentiles as JSON here (--csv writes PREFIX_hdr.json)",
+    )
+    add(
+        "--max-p99-heartbeat-ms",
+        default=None,
+        type=float,
+        metavar="MS",
+        help="fail (exit 1) when the p99 of heartbeat() (the contract's liveness request) exceeds this",
+    )
+    add(
+        "--min-connect-rate",
+        default=None,
+        type=float,
+        metavar="PER_SECOND",
+        help="fail when fewer connections per second succeed",
+    )
+    add(
+        "--max-fail-ratio",
+        default=None,
+        type=float,
+        metavar="RATIO",
+        help="fail when the share of failed requests exceeds this (0.01 = 1 %%)",
+    )
+    add(
+        "--max-lost-pushes",
+        default=None,
+        type=int,
+        metavar="N",
+        help="fail when more pushes than this never arrived",
+    )
 
 
 @dataclass(frozen=True)

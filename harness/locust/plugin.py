@@ -20,8 +20,8 @@ from harness.locust.options import add_options
 from harness.locust.reports import format_table, install_web_tab, report_paths, write_reports
 from harness.locust.thresholds import Measured, evaluate
 
-HEARTBEAT_METRIC = "WS heartbeat"
-CONNECT_KEY = ("connect", "WS")
+REQUEST_TYPE = "WS"  # the request type of WebSocketUser's measurements
+CONNECT_KEY = ("connect", REQUEST_TYPE)
 _HDR_KEY = "ws_harness_hdr"
 _PUSH_KEY = "ws_harness_pushes"
 _INSTALLED = "_ws_harness_installed"
@@ -39,8 +39,9 @@ def _on_init(environment: Any, **_: Any) -> None:
     """Bind the per-environment listeners (the request event carries no environment)."""
     events = environment.events
 
-    def on_request(request_type: str, name: str, response_time: float, exception: Any = None,
-                   **_: Any) -> None:
+    def on_request(
+        request_type: str, name: str, response_time: float, exception: Any = None, **_: Any
+    ) -> None:
         if exception is None and response_time is not None:
             context = getattr(environment, "ws_harness", None) or RunContext.of(environment)
             context.recorder.record(f"{request_type} {name}", response_time * 1000)
@@ -86,7 +87,7 @@ def _is_worker(environment: Any) -> bool:
 def measure(environment: Any) -> tuple[list[Summary], Measured]:
     """The run's HDR summaries and the figures the thresholds look at."""
     context = RunContext.of(environment)
-    p99 = context.recorder.percentile_us(HEARTBEAT_METRIC, 99.0)
+    p99 = context.recorder.percentile_us(heartbeat_metric(context), 99.0)
     lost = None
     if context.ledger.sends:
         lost, _ = context.ledger.lost(context.config.timeouts.push, time.time())
@@ -96,6 +97,12 @@ def measure(environment: Any) -> tuple[list[Summary], Measured]:
         fail_ratio=environment.stats.total.fail_ratio,
         lost_pushes=lost,
     )
+
+
+def heartbeat_metric(context: RunContext) -> str:
+    """The HDR metric ``--max-p99-heartbeat-ms`` gates: WebSocketUser.heartbeat()'s requests,
+    named after the contract's liveness request (e.g. ``WS heartbeat``)."""
+    return f"{REQUEST_TYPE} {context.liveness_name}"
 
 
 def connect_rate(stats: Any) -> float | None:

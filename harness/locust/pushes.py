@@ -20,8 +20,40 @@ from typing import Any
 GLOBAL = "global"
 
 
-def user_audience(user_id: int) -> str:
-    return f"user:{user_id}"
+def user_audience(identity: Any) -> str:
+    """The audience of one user's connections (``identity``: the user's id)."""
+    return f"user:{identity}"
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What the trigger writes into the push's trace field (``push.trace_field``).
+
+    One value carries the push's id, when it was triggered (epoch seconds) and its audience,
+    so a receiver in any worker process can time it and tell a misdelivered push, and a
+    server that keeps only that one added field still lets the harness do both.
+    """
+
+    id: str
+    sent_at: float
+    audience: str
+
+    def encode(self) -> str:
+        return f"{self.id}~{self.sent_at:.6f}~{self.audience}"
+
+    @classmethod
+    def decode(cls, value: Any) -> Trace | None:
+        """The trace in a received push's trace field; None when it is not one of ours."""
+        if not isinstance(value, str):
+            return None
+        parts = value.split("~")
+        if len(parts) != 3:
+            return None
+        try:
+            sent_at = float(parts[1])
+        except ValueError:
+            return None
+        return cls(parts[0], sent_at, parts[2])
 
 
 @dataclass(eq=False)  # identity: thousands live in a set, and equal-looking ones are distinct

@@ -1,28 +1,41 @@
-"""Locust users that speak the permissions WebSocket protocol.
+"""Locust users for WebSocket services, driven by the harness's protocol core.
 
 ``WebSocketUser`` is the reusable base: one connection per user, driven by the user's own
-greenlet (no reader greenlet, no queue: a frame is read where it is awaited). While Locust
-makes the user wait between tasks, the user keeps reading its socket instead of sleeping,
-so pushes are timed on arrival and server pings are answered. Every measurement is a Locust
-request (type ``WS``) and so also lands in the HDR histograms (``harness.locust.plugin``):
+greenlet (no reader greenlet, no queue: a frame is read where it is awaited). Each
+connection has its own ``harness.protocol.ProtocolSession``, built from the run's contract
+and config: the session says which frame confirms the connection (and whether it names the
+right user), which reply answers which request, what is an error frame and what is a push
+with which trace. This module only moves frames and time and turns the session's events
+into Locust requests. While Locust makes the user wait between tasks, the user keeps
+reading its socket instead of sleeping, so pushes are timed on arrival and server pings
+are answered.
+
+Every measurement is a Locust request (type ``WS``) and so also lands in the HDR
+histograms (``harness.locust.plugin``):
 
 =====================  =============================================================
 ``connect``            TCP connect + opening handshake
-``confirm``            handshake done -> the configured confirmation frame
-``heartbeat``          heartbeat -> heartbeat_response (through the Django consumer)
-``ping``               protocol ping -> pong (answered by Daphne itself)
-``permission_check``   request -> response with the same request_id
-``push <type>``        trigger (``data.sent_at``) -> arrival, per push type
+``confirm``            handshake done -> the contract's confirmation (and the hello, if the
+                       server confirms after one)
+``<liveness type>``    ``heartbeat()``: the contract's liveness request (x-roles.liveness)
+                       -> its documented reply; named after the request's type, e.g.
+                       ``heartbeat`` (``--max-p99-heartbeat-ms`` gates this one)
+``ping``               protocol ping -> pong (answered by the server's WebSocket layer)
+``<request type>``     ``request()`` and ``check_permission()``: request -> its reply
+``push <type>``        trigger -> arrival, per push type; ``push <type> (untraced)`` counts
+                       pushes without timing them when ``push.trace_field`` is null
 ``connection``         failure only: the server closed while the user was idle
 =====================  =============================================================
 
-Failures: timeouts, ``error`` frames or wrong replies, and unexpected closes.
-Configuration is class attributes; the command-line options (``--ws-user``,
-``--ws-route``, ``--heartbeat-interval``, ...) override them for a run.
+Failures: timeouts, error frames, replies that do not answer the request, a confirmation
+naming another user, and unexpected closes. Configuration is class attributes; the
+command-line options (``--ws-user``, ``--ws-route``, ``--heartbeat-interval``, ...)
+override them for a run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import time
@@ -36,14 +49,27 @@ from locust import User, constant, constant_pacing, events, task
 from locust.user.users import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 
 from harness.config import UserSpec
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.locust.context import RunContext
+from harness.locust.frames import FrameTemplate, split_slots, type_of
 from harness.locust.options import ANONYMOUS
 from harness.locust.plugin import install
-from harness.locust.pushes import GLOBAL, ConnectionRecord, user_audience
+from harness.locust.pushes import GLOBAL, ConnectionRecord, Trace, user_audience
 from harness.locust.wsconn import ConnectionClosed, Received, WsConnection, WsError
+from harness.protocol import (
+    Confirmed,
+    ErrorFrame,
+    Event,
+    ProtocolSession,
+    Push,
+    Reply,
+    Request,
+    Unexplained,
+    fill,
+)
+from harness.protocol.matching import field_at, mismatches
 from harness.push import PushRequest, PushUnavailable
-from harness.templates import for_user
+from harness.templates import TemplateError
 
 install(events)
 
@@ -52,8 +78,9 @@ try:  # orjson parses a reply several times faster than json (the hot path of a 
 except ImportError:  # pragma: no cover - optional speed-up
     _loads = json.loads
 
-Match = Callable[[Received, "dict[str, Any] | None"], bool]
-_HEARTBEAT = '{"type": "heartbeat", "timestamp": %d}'
+# What a wait accepts: the session's event for a frame (None for a pong) and the frame.
+Accept = Callable[[Event | None, Received], bool]
+PERMISSION_ROLE = "permission"  # the x-roles entry check_permission() sends
 
 
 class ReplyTimeout(WsError):
@@ -61,19 +88,26 @@ class ReplyTimeout(WsError):
 
 
 class WrongReply(WsError):
-    """An ``error`` frame or a reply that does not answer the request."""
+    """An error frame, a reply that does not answer the request, or a wrong confirmation."""
+
+
+def _identity(account: UserSpec | None) -> int | None:
+    """The id the server must confirm for ``account`` (None: an anonymous connection)."""
+    return None if account is None else account.user_id
 
 
 class WebSocketUser(User):
     """One WebSocket connection per Locust user; subclasses add ``@task``s.
 
-    Tasks call ``heartbeat()``, ``protocol_ping()``, ``permission_check(...)``, ``connect()``
-    and ``disconnect()``; each reports itself and returns whether it succeeded.
+    Tasks call ``heartbeat()``, ``protocol_ping()``, ``check_permission(...)``,
+    ``request(...)``, ``connect()`` and ``disconnect()``; each reports itself and returns
+    whether it succeeded.
     """
 
     abstract = True
-    route: str = "permissions"  # a contract route name (--ws-route)
-    route_params: ClassVar[Mapping[str, Any]] = {}  # user_id is filled from the user's config
+    route: str | None = None  # a contract route name (--ws-route); None: chosen by x-auth
+    # Path parameters; the route's owner parameter (x-owner-parameter) is the user's id.
+    route_params: ClassVar[Mapping[str, Any]] = {}
     ws_users: tuple[str, ...] = (ANONYMOUS,)  # configured user names, round robin (--ws-user)
     heartbeat_interval: float = 5.0  # seconds (--heartbeat-interval)
     headers: ClassVar[Mapping[str, str]] = {}  # extra handshake headers, e.g. Origin
@@ -82,20 +116,21 @@ class WebSocketUser(User):
     wait_time = constant(0)
 
     connection: WsConnection | None = None
+    session: ProtocolSession | None = None
 
     def on_start(self) -> None:
         self.context = RunContext.of(self.environment)
         options = self.context.options
         self.heartbeat_interval = options.heartbeat_interval or type(self).heartbeat_interval
         self.user_name = self.context.pick(options.users or self.ws_users)
-        self.spec: UserSpec | None = (
+        self.account: UserSpec | None = (
             None if self.user_name == ANONYMOUS else self.context.config.user(self.user_name)
         )
         self.timeouts = self.context.config.timeouts
         self._record: ConnectionRecord | None = None
-        self._sent = 0
+        self._pings = 0
         self._url: str | None = None
-        self._matchers: dict[str, Match] = {}
+        self._liveness: FrameTemplate | None = None
         # Locust sleeps between tasks through the task set's _sleep: read the socket instead.
         self._taskset_instance._sleep = self.idle  # type: ignore[union-attr,method-assign]
         self.connect()
@@ -113,30 +148,39 @@ class WebSocketUser(User):
             host = self.host or ""
             if not host:
                 raise HarnessError("no --host: give the server, e.g. --host ws://127.0.0.1:8000")
-            if urlsplit(host).path not in ("", "/"):
-                url = host
-            else:
-                route = self.context.contract.route(self.context.options.route or self.route)
-                params = dict(self.route_params)
-                if self.spec is not None and self.spec.user_id is not None:
-                    params.setdefault("user_id", self.spec.user_id)
-                url = host.rstrip("/") + route.path(**params)
-            if self.spec is not None:
+            url = host if urlsplit(host).path not in ("", "/") else host.rstrip("/") + self._path()
+            if self.account is not None:
                 tokens = self.context.tokens(host)
-                query = tokens.query(tokens.token(self.spec.name))
+                query = tokens.query(tokens.token(self.account.name))
                 url += ("&" + query[1:]) if "?" in url else query
             self._url = url
         return self._url
 
+    def _path(self) -> str:
+        route = self.context.route(self.route, self.account)
+        params = dict(self.route_params)
+        identity = _identity(self.account)
+        if route.owner_parameter and identity is not None:
+            params.setdefault(route.owner_parameter, identity)
+        try:
+            return route.path(**params)
+        except KeyError as exc:
+            raise ConfigError(
+                f"{exc.args[0]}: set route_params on the user class, or connect as a "
+                "configured user with a user id (the route's owner parameter)"
+            ) from None
+
     def audiences(self) -> frozenset[str]:
         """The push audiences this connection belongs to (for lost-push accounting)."""
-        if self.spec is None or self.spec.user_id is None:
+        identity = _identity(self.account)
+        if identity is None:
             return frozenset({GLOBAL})
-        return frozenset({GLOBAL, user_audience(self.spec.user_id)})
+        return frozenset({GLOBAL, user_audience(identity)})
 
     # ------------------------------------------------------------ lifecycle
     def connect(self) -> bool:
-        """Open the connection and wait for the confirmation (reports connect and confirm)."""
+        """Open the connection, send the hello if the protocol has one to send, and wait for
+        the confirmation (reports connect and confirm)."""
         self.disconnect()
         url = self.url  # resolved (token login included) before the clock starts
         started = time.perf_counter()
@@ -148,13 +192,15 @@ class WebSocketUser(User):
         opened = time.perf_counter()
         self._report("connect", opened - started)
         self.connection = connection
-        confirmation = self.context.config.confirmation
-        if confirmation.after == "connect" and not self._send(
-            "confirm", opened, for_user(dict(confirmation.connect_message), self.spec)
-        ):
-            return False
-        if confirmation.message and not self._await(
-            "confirm", opened, self.timeouts.connect, self._is_confirmation
+        session = self.session = ProtocolSession(
+            self.context.spec, user_id=_identity(self.account), user=self.account, loads=_loads
+        )
+        for event in session.opened(opened):
+            hello = getattr(event, "hello", None)
+            if hello is not None and not self._send_text("confirm", opened, hello):
+                return False
+        if session.awaits_confirmation and not self._await(
+            "confirm", opened, self.timeouts.connect, _confirms
         ):
             return False
         self._record = self.context.ledger.opened(self.audiences(), time.time())
@@ -176,50 +222,60 @@ class WebSocketUser(User):
             self.context.ledger.closed(self._record, time.time())
             self._record = None
 
-    def _user_id(self) -> int | None:
-        return None if self.spec is None else self.spec.user_id
-
-    def _is_confirmation(self, received: Received, message: dict[str, Any] | None) -> bool:
-        if message is None or message.get("type") != self.context.config.confirmation.message:
-            return False
-        expected = self._user_id() or 0
-        reported = (message.get("data") or {}).get("user_id") or 0
-        if expected != reported:
-            raise WrongReply(f"confirmed as user {reported}, expected {expected} (bad token?)")
-        return True
-
     # ------------------------------------------------------------ requests
     def heartbeat(self) -> bool:
-        """heartbeat -> heartbeat_response, timed through the server's consumer."""
-        text = _HEARTBEAT % int(time.time() * 1000)  # formatted: json.dumps costs more
-        return self.request_text("heartbeat", text, self._matcher("heartbeat"))
+        """The contract's liveness request -> its documented reply, timed through the server's
+        application (the Locust name is the request's type; see ``RunContext.liveness_name``)."""
+        if self.connection is None and not self.connect():
+            return False
+        liveness = self._liveness
+        if liveness is None:
+            liveness = self._liveness = self.context.liveness(self.account)
+        message, text = liveness.render()
+        return self._request(self.context.liveness_name, message, text)
 
-    def permission_check(self, resource: str, action: str) -> bool:
-        request_id = f"{id(self):x}-{self._sent}"
-        replies = self.context.replies("permission_check")
+    def check_permission(self, permission: str) -> bool:
+        """The contract's permission probe (x-roles.permission) for ``permission``, e.g. a
+        string of the role's ``pattern`` such as ``resource.action``; the reply must answer
+        it (the session correlates it) and match the role's ``reply`` template."""
+        role = self.context.role(PERMISSION_ROLE)
+        pattern = str(role.get("pattern", ""))
+        slots = split_slots(pattern, permission) if pattern else {}
+        if slots is None:
+            raise ConfigError(
+                f"permission {permission!r} does not fit x-roles.{PERMISSION_ROLE}.pattern "
+                f"{pattern!r} of {self.context.contract.source}"
+            )
+        message = fill(role["send"], self.account, slots)
+        expected = None
+        if isinstance(role.get("reply"), Mapping):
+            # Whether the user holds it is the server's to say: only its type is checked.
+            with contextlib.suppress(TemplateError):
+                expected = fill(role["reply"], self.account, {**slots, "granted": _BOOLEAN})
+        return self.request(message, check=None if expected is None else _matching(expected))
 
-        def answers(received: Received, message: dict[str, Any] | None) -> bool:
-            if message is None or message.get("type") not in replies:
-                return False
-            if message.get("request_id") != request_id:
-                raise WrongReply("permission_check_response for another request_id")
-            return True
+    def request(
+        self,
+        message: Mapping[str, Any],
+        name: str | None = None,
+        check: Callable[[Any], list[str]] | None = None,
+    ) -> bool:
+        """Send ``message`` and await its documented reply, which the session correlates.
 
-        message = {
-            "type": "permission_check",
-            "resource": resource,
-            "action": action,
-            "request_id": request_id,
-            "timestamp": int(time.time() * 1000),
-        }
-        return self.request("permission_check", message, answers)
+        ``name``: the Locust name (default: the message's type). ``check(reply value)``
+        returns problems (strings) that fail the request although the reply came.
+        """
+        if self.connection is None and not self.connect():
+            return False
+        name = name or type_of(message, self.context.spec.type_field) or "request"
+        return self._request(name, message, json.dumps(message), check)
 
     def protocol_ping(self) -> bool:
         """A protocol-level ping; the server's WebSocket layer answers without the app."""
         if not self.ensure_connected():
             return False
-        payload = self._sent.to_bytes(8, "big")
-        self._sent += 1
+        payload = self._pings.to_bytes(8, "big")
+        self._pings += 1
         started = time.perf_counter()
         try:
             self.connection.ping(payload)  # type: ignore[union-attr]
@@ -229,51 +285,64 @@ class WebSocketUser(User):
             "ping",
             started,
             self.timeouts.reply,
-            lambda r, _: r.kind == "pong" and r.data == payload,
+            lambda event, received: received.kind == "pong" and received.data == payload,
         )
 
-    def request(self, name: str, message: Mapping[str, Any], match: Match | None = None) -> bool:
-        """Send ``message`` and await its documented reply (from the contract) or ``match``."""
-        return self.request_text(name, json.dumps(message), match or self._matcher(message["type"]))
-
-    def request_text(self, name: str, text: str, match: Match) -> bool:
-        """Send an encoded message and await the frame ``match`` accepts."""
-        if not self.ensure_connected():
-            return False
+    def _request(
+        self,
+        name: str,
+        message: Any,
+        text: str,
+        check: Callable[[Any], list[str]] | None = None,
+    ) -> bool:
+        """Register ``message`` with the session, send ``text`` and await the reply."""
         started = time.perf_counter()
-        return self._send_text(name, started, text) and self._await(
-            name, started, self.timeouts.reply, match
-        )
+        request = self.session.send(message, started, text)  # type: ignore[union-attr]
+        if not request.replies:
+            self._report(name, 0.0, WrongReply(f"{request.type!r} has no documented reply"))
+            return False
+        if not self._send_text(name, started, text):
+            return False
+        if self._await(name, started, self.timeouts.reply, request=request, check=check):
+            return True
+        self._give_up(request)
+        return False
 
-    def _matcher(self, request_type: str) -> Match:
-        matcher = self._matchers.get(request_type)
-        if matcher is None:
-            replies = self.context.replies(request_type)
-
-            def matcher(received: Received, reply: dict[str, Any] | None) -> bool:
-                return reply is not None and reply.get("type") in replies
-
-            self._matchers[request_type] = matcher
-        return matcher
+    def _give_up(self, request: Request) -> None:
+        """The request failed: the session must not match a later reply to it."""
+        session = self.session
+        if session is not None:
+            with contextlib.suppress(ValueError):
+                session.pending.remove(request)
 
     # ------------------------------------------------------------ frames
-    def _send(self, name: str, started: float, message: Mapping[str, Any]) -> bool:
-        return self._send_text(name, started, json.dumps(message))
-
     def _send_text(self, name: str, started: float, text: str) -> bool:
-        self._sent += 1
         try:
             self.connection.send_text(text)  # type: ignore[union-attr]
         except ConnectionClosed as exc:
             return self._lost(name, started, exc)
         return True
 
-    def _await(self, name: str, started: float, timeout: float, match: Match) -> bool:
-        """Read until ``match`` accepts a frame; pushes met on the way are recorded."""
+    def _await(
+        self,
+        name: str,
+        started: float,
+        timeout: float,
+        accept: Accept | None = None,
+        request: Request | None = None,
+        check: Callable[[Any], list[str]] | None = None,
+    ) -> bool:
+        """Read until the session's reply to ``request`` (passing ``check``), or a frame that
+        ``accept`` takes, arrives. Pushes met on the way are recorded; an error frame, or a
+        frame of the awaited reply's type that the session says answers no request, fails.
+
+        The heartbeat's hot path: the session's events are told apart by class, and a text
+        frame is parsed here (orjson) and handed to ``receive_value``.
+        """
         connection = self.connection
-        assert connection is not None
+        session = self.session
+        assert connection is not None and session is not None
         deadline = started + timeout
-        contract = self.context.contract
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
@@ -289,12 +358,32 @@ class WebSocketUser(User):
                 return self._lost(name, started, exc)
             if received is None:
                 continue
-            message = self._parse(received)
+            if received.kind == "text":
+                data: Any = received.data
+                try:
+                    value = _loads(data)
+                except ValueError:
+                    event: Any = session.receive_text(data, received.at)[0]
+                else:
+                    event = session.receive_value(value, data, received.at)[0]
+            else:
+                event = self._event(received)
+            kind = event.__class__
             try:
-                if message is not None and message.get("type") == contract.error_message:
-                    code = message.get(contract.error_code_field)
-                    raise WrongReply(f"error frame {code} in answer to {name}")
-                if match(received, message):
+                if kind is Reply:
+                    if event.request is request:
+                        if check is not None and (problems := check(event.value)):
+                            raise WrongReply(f"{name} reply: " + "; ".join(problems))
+                        self._report(name, received.at - started, length=len(received.data))
+                        return True
+                    continue  # a late reply to an earlier request
+                if kind is Push:
+                    self._on_push(event, received)
+                elif kind is ErrorFrame:
+                    raise WrongReply(f"error frame {event.code} in answer to {name}")
+                elif kind is Unexplained and request is not None and event.type in request.replies:
+                    raise WrongReply(event.reason)
+                if accept is not None and accept(event, received):
                     self._report(name, received.at - started, length=len(received.data))
                     return True
             except WrongReply as exc:
@@ -317,44 +406,53 @@ class WebSocketUser(User):
                 return
             if received is None:
                 return
-            self._parse(received)
+            event = self._event(received)
+            if event.__class__ is Push:
+                self._on_push(event, received)  # type: ignore[arg-type]
 
-    def _parse(self, received: Received) -> dict[str, Any] | None:
-        """JSON of a text frame (None otherwise); a push is recorded and swallowed here."""
-        if received.kind != "text":
-            return None
-        try:
-            message = _loads(received.data)
-        except ValueError:
-            return None
-        if not isinstance(message, dict):
-            return None
-        if message.get("type") in self.context.push_types:
-            self._on_push(message, received)
-            return None
-        return message
+    def _event(self, received: Received) -> Event | None:
+        """The session's event for a frame (None for a pong)."""
+        session = self.session
+        assert session is not None
+        kind, data, at = received
+        if kind == "text":
+            try:
+                value = _loads(data)
+            except ValueError:
+                return session.receive_text(data, at)[0]  # type: ignore[arg-type]
+            return session.receive_value(value, data, at)[0]  # type: ignore[arg-type]
+        if kind == "bytes":
+            return session.receive_binary(data, at)[0]  # type: ignore[arg-type]
+        return None
 
-    def _on_push(self, message: dict[str, Any], received: Received) -> None:
-        data = message.get("data")
-        sent_at = data.get("sent_at") if isinstance(data, dict) else None
-        if not isinstance(sent_at, (int, float)):
-            return  # not triggered by us: nothing to time
+    def _on_push(self, event: Push, received: Received) -> None:
+        if self.context.spec.trace_path is None:  # push.trace_field: null: count, no timing
+            self._report(f"push {event.type} (untraced)", 0.0, length=len(received.data))
+            return
+        trace = Trace.decode(event.trace)
+        if trace is None:
+            return  # not triggered by this run: nothing to time
         arrived = time.time() - (time.perf_counter() - received.at)
-        name = f"push {message['type']}"
-        audience = data.get("audience")
+        name = f"push {event.type}"
         record = self._record
-        if record is not None and audience is not None and audience not in record.audiences:
-            self._report(name, arrived - sent_at, WrongReply(f"push for {audience} delivered here"))
+        if record is not None and trace.audience not in record.audiences:
+            self._report(
+                name,
+                arrived - trace.sent_at,
+                WrongReply(f"push for {trace.audience} delivered here"),
+            )
             return
         if record is not None:
-            record.received.add(str(data.get("trace")))
-        self._report(name, max(arrived - sent_at, 0.0), length=len(received.data))
+            record.received.add(str(event.trace))
+        self._report(name, max(arrived - trace.sent_at, 0.0), length=len(received.data))
 
     def _lost(self, name: str, started: float, exc: ConnectionClosed) -> bool:
         self._report(name, time.perf_counter() - started, exc)
         connection, self.connection = self.connection, None
         if connection is not None:
             connection.abort()
+        if self.session is not None:
+            self.session.receive_close(exc.code, exc.reason)
         self._forget()
         return False
 
@@ -369,6 +467,23 @@ class WebSocketUser(User):
             exception=exception,
             context={},
         )
+
+
+_BOOLEAN = {"$type": "boolean"}
+
+
+def _confirms(event: Event | None, received: Received) -> bool:
+    """Accept the confirmation; one naming another user fails the connection."""
+    if event.__class__ is not Confirmed:
+        return False
+    problem = event.problem  # type: ignore[union-attr]
+    if problem:
+        raise WrongReply(f"{problem} (a bad token?)")
+    return True
+
+
+def _matching(expected: Mapping[str, Any]) -> Callable[[Any], list[str]]:
+    return lambda value: mismatches(value, expected)
 
 
 class HeartbeatUser(WebSocketUser):
@@ -416,44 +531,74 @@ class HeartbeatUser(WebSocketUser):
 class PushTriggerUser(User):
     """Triggers ``push_rate`` pushes per second through the configured push trigger.
 
-    Each push carries ``trace``, ``sent_at`` (epoch seconds) and ``audience`` in its data, so
-    receiving ``WebSocketUser``s time it and the ledger can count lost pushes.
+    A push's data is the contract's first example of that push (its x-push-data-field)
+    plus, in the config's ``push.trace_field``, a ``Trace`` (an id, the trigger time and
+    the audience), so receiving ``WebSocketUser``s time it and the ledger counts lost
+    pushes. With ``push.trace_field: null`` nothing is added: receivers count the pushes by
+    type, untimed, and lost pushes are not measured.
     """
 
     abstract = True
     fixed_count = 1
     push_rate: float = 1.0  # per second (--push-rate)
-    push_type: str = "permission_changed"  # (--push-type)
-    push_audience: str = "primary"  # a configured user, or "global" (--push-audience)
+    # The push type; None: the contract's first push delivered to the audience (--push-type).
+    push_type: str | None = None
+    # A configured user, or "global" for every connection; None: the first configured user
+    # with a user id (--push-audience).
+    push_audience: str | None = None
     request_type: str = "PUSH"
 
     def on_start(self) -> None:
         self.context = RunContext.of(self.environment)
-        options = self.context.options
+        context, options = self.context, self.context.options
+        config = context.config
         self.push_rate = options.push_rate or type(self).push_rate
-        self.push_type = options.push_type or type(self).push_type
-        self.push_audience = options.push_audience or type(self).push_audience
-        self.trigger = self.context.push_trigger(self.host or "")
+        self.push_audience = (
+            options.push_audience
+            or type(self).push_audience
+            or next(
+                (name for name, user in config.users.items() if _identity(user) is not None), GLOBAL
+            )
+        )
+        self.target: int | None = None
+        if self.push_audience != GLOBAL:
+            self.target = _identity(config.user(self.push_audience))
+            if self.target is None:
+                raise ConfigError(
+                    f"--push-audience {self.push_audience!r}: that user has no user id in "
+                    f"{config.source}; give it one, or push to {GLOBAL!r}"
+                )
+        message = context.push_message(
+            options.push_type or type(self).push_type,
+            "global" if self.target is None else "user",
+        )
+        self.push_type = message.name
+        self.example = _example_data(message.examples, context.contract.push_data_field)
+        self.trace_field = config.push.trace_field
+        self.audience = GLOBAL if self.target is None else user_audience(self.target)
+        self.trigger = context.push_trigger(self.host or "")
         self._count = 0
         self._prefix = uuid.uuid4().hex[:8]
 
     def wait_time(self) -> float:
         return constant_pacing(1.0 / self.push_rate)(self)
 
-    def request(self) -> PushRequest:
-        trace = f"{self._prefix}-{self._count}"
+    def request(self) -> tuple[PushRequest, Trace | None]:
+        """The next push to trigger and its trace (None when tracing is off)."""
+        data = dict(self.example)
+        trace = None
+        if self.trace_field:
+            trace = Trace(f"{self._prefix}-{self._count}", time.time(), self.audience)
+            data[self.trace_field] = trace.encode()
         self._count += 1
-        data: dict[str, Any] = {"trace": trace, "sent_at": time.time()}
-        if self.push_audience == GLOBAL:
-            data["audience"] = GLOBAL
-            return PushRequest(type=self.push_type, audience="global", data=data)
-        user_id = self.context.config.user(self.push_audience).user_id
-        data["audience"] = user_audience(user_id or 0)
-        return PushRequest(type=self.push_type, audience="user", user_id=user_id, data=data)
+        if self.target is None:
+            return PushRequest(type=self.push_type, audience="global", data=data), trace
+        request = PushRequest(type=self.push_type, audience="user", user_id=self.target, data=data)
+        return request, trace
 
     @task
     def push(self) -> None:
-        request = self.request()
+        request, trace = self.request()
         started = time.perf_counter()
         failure: Exception | None = None
         try:
@@ -468,6 +613,13 @@ class PushTriggerUser(User):
             exception=failure,
             context={},
         )
-        if failure is None:
-            data = request.data
-            self.context.ledger.sent(data["trace"], data["sent_at"], data["audience"])
+        if failure is None and trace is not None:
+            self.context.ledger.sent(trace.encode(), trace.sent_at, trace.audience)
+
+
+def _example_data(examples: Any, data_field: str | None) -> dict[str, Any]:
+    """The data of a push's first documented example (empty without one)."""
+    if not examples or not data_field:
+        return {}
+    data = field_at(examples[0], data_field)
+    return dict(data) if isinstance(data, Mapping) else {}

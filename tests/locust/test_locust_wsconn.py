@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import subprocess
+import sys
 
 import pytest
 from locust_support import TIMEOUT, EchoServer
@@ -118,3 +121,45 @@ def test_frames_of_every_size_arrive_whole(echo_server: EchoServer) -> None:
         received = connection.receive(TIMEOUT)
         assert received is not None and received.data == text
     connection.close()
+
+
+GEVENT_CHECKS = """
+import json, sys, time
+from gevent import monkey
+monkey.patch_all()
+from gevent import Timeout
+from harness.locust.wsconn import WsConnection
+
+created = []
+init = Timeout.__init__
+Timeout.__init__ = lambda self, *a, **k: (created.append(1), init(self, *a, **k))[1]
+connection = WsConnection.open(sys.argv[1], 5.0)
+before = len(created)
+for index in range(50):
+    connection.send_text(f"beat {index}")
+    assert connection.receive(2.0).data == f"beat {index}"
+reused = len(created) - before
+started = time.monotonic()
+empty = connection.receive(0.2)
+waited = time.monotonic() - started
+connection.send_text("after")
+after = connection.receive(2.0).data
+connection.close()
+print(json.dumps({"reused": reused, "empty": empty, "waited": waited, "after": after}))
+"""
+
+
+def test_gevent_waits_reuse_one_timer_and_still_time_out(echo_server: EchoServer) -> None:
+    """Under gevent (a child interpreter: monkey-patching must not reach pytest) the waits
+    of round trips share one Timeout, and an empty wait still ends on time."""
+    done = subprocess.run(
+        [sys.executable, "-c", GEVENT_CHECKS, echo_server.url],
+        capture_output=True,
+        text=True,
+        timeout=6 * TIMEOUT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["reused"] <= 2  # not one Timeout per wait
+    assert found["empty"] is None and 0.19 <= found["waited"] < 0.2 + TIMEOUT / 10
+    assert found["after"] == "after"
