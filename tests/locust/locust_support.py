@@ -85,11 +85,21 @@ class Target:
 @pytest.fixture(scope="module")
 def reference_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """The reference Daphne target on a free loopback port, stopped after the module."""
+    yield from serve_target(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def renamed_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The reference target speaking its renamed dialect (every route, message and field)."""
+    yield from serve_target(tmp_path_factory, "--dialect", "renamed")
+
+
+def serve_target(tmp_path_factory: pytest.TempPathFactory, *extra: str) -> Iterator[Target]:
     pytest.importorskip("daphne")
     log = tmp_path_factory.mktemp("target") / "target.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "target", "serve", "--host", "127.0.0.1", "--port", "0"],
+            [sys.executable, "-m", "target", "serve", "--host", "127.0.0.1", "--port", "0", *extra],
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=sink,
