@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -53,6 +53,7 @@ class Frame:
     size: int = 0
     close_code: int | None = None
     violations: tuple[Violation, ...] = ()
+    unexplained: str = ""  # why no expectation accounts for this frame ("" when one did)
 
     def render(self) -> str:
         arrow = ">>" if self.direction == "sent" else "<<"
@@ -71,6 +72,8 @@ class Frame:
         line = f"{self.at:8.3f}s {self.connection:>10} {arrow} {body}"
         for violation in self.violations:
             line += f"\n{'':>21}!! contract: {violation}"
+        if self.unexplained:
+            line += f"\n{'':>21}!! unexplained: {self.unexplained}"
         return line
 
 
@@ -87,6 +90,13 @@ class Transcript:
         frame = Frame(connection, direction, time.monotonic() - self.started, kind, **details)
         self.frames.append(frame)
         return frame
+
+    def mark_unexplained(self, frame: Frame, reason: str) -> None:
+        """Flag a recorded frame that no expectation accounted for (shown with ``!!``)."""
+        for index, recorded in enumerate(self.frames):
+            if recorded is frame:
+                self.frames[index] = replace(frame, unexplained=reason)
+                return
 
     def note(self, connection: str, text: str) -> None:
         self.record(connection, "sent", "note", text=f"-- {text}")
@@ -105,10 +115,13 @@ class Transcript:
 class ExpectationFailed(AssertionError):
     """A frame (or its absence) did not match what the contract or the scenario expects."""
 
-    def __init__(self, title: str, received: str = "", documented: str = "") -> None:
+    def __init__(
+        self, title: str, received: str = "", documented: str = "", cause: str = ""
+    ) -> None:
         self.title = title
         self.received = received
         self.documented = documented
+        self.cause = cause  # the root cause failures share, when it is not title + received
         lines = [title]
         if received:
             lines.append(f"Received: {received}")
@@ -174,6 +187,7 @@ class WsClient:
         self.label = label
         self.session = session
         self.inbox: list[Event] = []  # events no wait has taken yet
+        self.recorded: dict[int, Frame] = {}  # id(event) -> its transcript line
         self.violations: list[Violation] = []
         self.close_code: int | None = None
         self.close_reason: str = ""
@@ -292,20 +306,37 @@ class WsClient:
             raise ConnectionEnded(waiting_for, self.close_code, self.close_reason) from None
         now = time.monotonic()
         if isinstance(payload, bytes):
-            self.transcript.record(self.label, "received", "binary", size=len(payload))
-            return self.session.receive_binary(payload, now)[0]
-        event = self.session.receive_text(payload, now)[0]
-        violations = event.frame.violations if event.frame is not None else ()
-        self.violations.extend(violations)
-        self.transcript.record(
-            self.label,
-            "received",
-            "text",
-            text=payload,
-            size=len(payload.encode()),
-            violations=violations,
-        )
+            event = self.session.receive_binary(payload, now)[0]
+            frame = self.transcript.record(self.label, "received", "binary", size=len(payload))
+        else:
+            event = self.session.receive_text(payload, now)[0]
+            violations = event.frame.violations if event.frame is not None else ()
+            self.violations.extend(violations)
+            frame = self.transcript.record(
+                self.label,
+                "received",
+                "text",
+                text=payload,
+                size=len(payload.encode()),
+                violations=violations,
+            )
+        self.recorded[id(event)] = frame
         return event
+
+    async def drain(self, timeout: float) -> None:
+        """Read what has already arrived into the inbox (up to ``timeout`` of quiet)."""
+        while not self.closed:
+            try:
+                self.inbox.append(await self._read(timeout, "nothing"))
+            except (TimeoutError, ConnectionEnded):
+                return
+
+    def unaccounted(self) -> list[Event]:
+        """Events no expectation took: frames nobody asked for."""
+        return list(self.inbox)
+
+    def frame_of(self, event: Event) -> Frame | None:
+        return self.recorded.get(id(event))
 
     async def next_event(
         self, wanted: Callable[[Event], bool], timeout: float, waiting_for: str

@@ -254,6 +254,10 @@ class _Parser:
             expected = type(getattr(defaults, key))
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
+            nullable = "None" in str(cls.__dataclass_fields__[key].type)
+            if value is None and nullable:
+                values[key] = None
+                continue
             if getattr(defaults, key) is not None and not isinstance(value, expected):
                 raise self.fail(node, f"{name}.{key} must be a {expected.__name__}, got {value!r}")
             if expected is float and value <= 0:

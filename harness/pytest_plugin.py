@@ -12,6 +12,7 @@ import argparse
 
 import pytest
 
+from harness.errors import HarnessError
 from harness.targets import BACKENDS
 
 # (option, help). Every option is also an ini key: "--ws-log-dir" -> "ws_log_dir".
@@ -113,6 +114,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="environment for the server (repeatable), e.g. TARGET_FAULTS=heartbeat_slow",
     )
     parser.addini("ws_env", "environment for the server, one KEY=VALUE per line", type="linelist")
+    strict = (
+        "judge every contract violation in every frame; by default a scenario judges the "
+        "frames of its own message (and its replies), so one broken message fails its own "
+        "scenarios instead of all"
+    )
+    group.addoption("--ws-strict-frames", dest="ws_strict_frames", action="store_true", help=strict)
+    parser.addini("ws_strict_frames", strict, type="bool", default=False)
     parser.addini(
         "ws_scenario_files", "glob of scenario files to collect", default="*.scenarios.yaml"
     )
@@ -135,10 +143,15 @@ def pytest_configure(config: pytest.Config) -> None:
     ]:
         config.addinivalue_line("markers", f"{marker}: {text}")
     harness_session = session.HarnessSession.from_pytest(config)
+    try:  # a config or contract the harness cannot use is one usage error line, up front
+        harness_session.contract  # noqa: B018 - loads the config too
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
     config.stash[session.SESSION_KEY] = harness_session
     for module in (collect, fixtures, report):
         config.pluginmanager.register(module, f"ws-harness-{module.__name__.rsplit('.', 1)[-1]}")
     config.pluginmanager.register(report.CoverageMatrix(), "ws-harness-matrix")
+    config.pluginmanager.register(report.RootCauses(), "ws-harness-causes")
     try:  # the fuzz extra (hypothesis, hypothesis-jsonschema) is optional
         from harness.fuzz import fixtures as fuzz_fixtures
         from harness.fuzz import profiles as fuzz_profiles

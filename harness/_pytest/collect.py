@@ -65,12 +65,21 @@ class ScenarioItem(pytest.Item):
         session: HarnessSession = self.config.stash[SESSION_KEY]
         self.context = session.run_context()
         session.check_target()
+        # The scenario runs here, in setup, because pytest reports an exception in setup as
+        # ERROR and one in the call as FAILED: a harness or config problem must never read
+        # as the server's failure. runtest() then reports what the server did.
+        self.verdict = asyncio.run(run_scenario(self.scenario, self.context))
+        if self.verdict.outcome == "error" and self.verdict.failure is not None:
+            failure = self.verdict.failure
+            pytest.fail(f"{failure.title}\nAt: {failure.step}", pytrace=False)
 
     def runtest(self) -> None:
-        self.verdict = asyncio.run(run_scenario(self.scenario, self.context))
+        assert self.verdict is not None
         if self.verdict.outcome == "skipped":
             pytest.skip(self.verdict.skip_reason)
         if self.verdict.outcome == "failed":
+            if self.verdict.failure is not None:
+                self.user_properties.append(("ws_cause", self.verdict.failure.root_cause))
             raise ScenarioFailed(self.verdict)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

@@ -81,6 +81,41 @@ class CoverageMatrix:
             terminalreporter.write_line(line)
 
 
+class RootCauses:
+    """Groups failed scenarios by their first cause, so one defect reads as one cause.
+
+    Fed from ``report.user_properties`` ("ws_cause"), like the matrix, so xdist works.
+    """
+
+    def __init__(self) -> None:
+        self.failures: dict[str, list[str]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or not report.failed:
+            return
+        for name, value in report.user_properties:
+            if name == "ws_cause":
+                self.failures.setdefault(str(value), []).append(report.nodeid.split("::")[-1])
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.failures:
+            return
+        terminalreporter.write_sep("-", "ws-harness root causes")
+        for line in render_causes(self.failures):
+            terminalreporter.write_line(line)
+
+
+def render_causes(failures: dict[str, list[str]], shown: int = 3) -> list[str]:
+    """Largest group first: "63 failures share one cause: ..." and a few of their names."""
+    lines = []
+    for cause, names in sorted(failures.items(), key=lambda item: (-len(item[1]), item[0])):
+        head = f"{len(names)} failures share one cause" if len(names) > 1 else "1 failure"
+        more = f" and {len(names) - shown} more" if len(names) > shown else ""
+        lines.append(f"{head}: {cause}")
+        lines.append(f"    {', '.join(names[:shown])}{more}")
+    return lines
+
+
 def render_matrix(results: dict[tuple[str, str, str], list[str]]) -> list[str]:
     """Rows: message types; columns: route / auth pairs; cells: ok, FAIL, skip or '.'."""
     columns = sorted({(route, auth) for route, _, auth in results})
@@ -96,7 +131,7 @@ def render_matrix(results: dict[tuple[str, str, str], list[str]]) -> list[str]:
     lines = [
         "columns: " + "  ".join(f"{i}={route}/{auth}" for i, (route, auth) in enumerate(columns, 1))
     ]
-    width = max(len(m) for m in messages) + 2
+    width = max(len("message"), *(len(m) for m in messages)) + 2
     lines.append(
         "message".ljust(width) + "".join(str(i).ljust(5) for i in range(1, len(columns) + 1))
     )

@@ -48,6 +48,7 @@ class HarnessSession:
     config_path: str | None
     contract_path: str | None
     log_lines: int
+    strict_frames: bool = False
     _config: HarnessConfig | None = None
     _contract: Contract | None = None
     _target: Target | None = None
@@ -81,6 +82,9 @@ class HarnessSession:
             config_path=_path_option(config, "ws_config"),
             contract_path=_path_option(config, "ws_contract"),
             log_lines=int(lines) if lines else 40,
+            strict_frames=bool(
+                config.getoption("ws_strict_frames", False) or config.getini("ws_strict_frames")
+            ),
         )
 
     # -- lazily loaded pieces -----------------------------------------------------------
@@ -119,7 +123,9 @@ class HarnessSession:
 
     def run_context(self) -> RunContext:
         if self._context is None:
-            self._context = RunContext.create(self.contract, self.config, self.target().info)
+            self._context = RunContext.create(
+                self.contract, self.config, self.target().info, strict_frames=self.strict_frames
+            )
         return self._context
 
     def check_target(self) -> None:

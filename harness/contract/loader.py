@@ -84,6 +84,7 @@ class _Reader:
             max_message_bytes=limits.get("max_message_bytes"),
             roles=roles,
             push_data_field=doc.get("x-push-data-field"),
+            unsolicited=tuple(str(t) for t in doc.get("x-unsolicited") or ()),
         )
 
     def roles(self, doc: Mapping[str, Any], messages: Mapping[str, Message]) -> dict[str, Any]:

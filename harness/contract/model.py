@@ -82,6 +82,8 @@ class Contract:
     error_codes: Mapping[str, str] = field(default_factory=dict)
     type_field: str = "type"
     max_message_bytes: int | None = None
+    # Server messages that may arrive at any time, unasked (x-unsolicited): not unexplained.
+    unsolicited: tuple[str, ...] = ()
     # Where a push frame carries the data its trigger was given (x-push-data-field).
     push_data_field: str | None = None
     # What the bundled scenarios may ask of this protocol, in its own words (x-roles):

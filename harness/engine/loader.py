@@ -99,6 +99,7 @@ class _FileParser:
             "steps",
             "markers",
             "probe",
+            "unsolicited",
             *_GENERATORS,
         }
         unknown = set(entry) - allowed
@@ -219,6 +220,11 @@ class _FileParser:
             coverage=coverage,
             markers=all_markers,
             needs_push=needs_push,
+            subject=(message, *self.contract.replies.get(message, ())) if message else (),
+            unsolicited=tuple(
+                str(t) for t in _fill(entry.get("unsolicited") or [], variables) if t
+            ),
+            skip_reason=self.push_skip_reason() if needs_push else "",
         )
 
     def roles(self, raw: Any, variables: Mapping[str, Any]) -> Any:
@@ -238,6 +244,15 @@ class _FileParser:
             rest = {k: v for k, v in args.items() if k != "role"}
             return {"expect_reply": {**rest, "match": _fill(role.get("reply") or {}, variables)}}
         return raw
+
+    def push_skip_reason(self) -> str:
+        """Why push scenarios cannot run here ("" when a trigger is configured)."""
+        if self.config is None or self.config.push.method != "none":
+            return ""
+        return (
+            f"needs a push trigger; none is configured in {self.config.source} "
+            "(push.method: none); set push.method"
+        )
 
     def check_users(self, steps: tuple[m.Step, ...]) -> None:
         """Every user a case needs must be in the config, or the case is skipped."""

@@ -174,3 +174,8 @@ class Scenario:
     markers: tuple[str, ...] = ()
     needs_push: bool = False
     skip_reason: str = ""  # set when the contract or config lacks what the case needs
+    # The message types this scenario judges (its ``message`` and that message's replies):
+    # a contract violation in a frame of another type is not this scenario's verdict unless
+    # frames are judged strictly (--ws-strict-frames).
+    subject: tuple[str, ...] = ()
+    unsolicited: tuple[str, ...] = ()  # types that may arrive at any time, unasked

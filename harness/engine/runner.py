@@ -23,7 +23,18 @@ from harness.config import HarnessConfig, UserSpec
 from harness.contract import Contract, FrameValidator
 from harness.engine import decisions, model
 from harness.errors import HarnessError
-from harness.protocol import ProtocolSession, ProtocolSpec, Request, fill, matching
+from harness.protocol import (
+    Confirmed,
+    ErrorFrame,
+    ProtocolSession,
+    ProtocolSpec,
+    Push,
+    Reply,
+    Request,
+    Unexplained,
+    fill,
+    matching,
+)
 from harness.push import PushTrigger, PushUnavailable
 from harness.targets.base import TargetInfo
 from harness.templates import TemplateError, dotted, resolve
@@ -40,9 +51,17 @@ class RunContext:
     pushes: PushTrigger
     validator: FrameValidator
     spec: ProtocolSpec
+    # Judge every contract violation in every frame (not only the scenario's subject).
+    strict_frames: bool = False
 
     @classmethod
-    def create(cls, contract: Contract, config: HarnessConfig, target: TargetInfo) -> RunContext:
+    def create(
+        cls,
+        contract: Contract,
+        config: HarnessConfig,
+        target: TargetInfo,
+        strict_frames: bool = False,
+    ) -> RunContext:
         tokens = TokenProvider(config, target.http_url)
         return cls(
             contract=contract,
@@ -52,6 +71,7 @@ class RunContext:
             pushes=PushTrigger(config, target.http_url, tokens),
             validator=FrameValidator(contract, "server"),
             spec=ProtocolSpec.build(contract, config),
+            strict_frames=strict_frames,
         )
 
     def session(self, user: UserSpec | None) -> ProtocolSession:
@@ -72,6 +92,11 @@ class Failure:
     received: str = ""
     documented: str = ""
     step: str = ""  # "step 3 (expect_reply) at file.yaml:14"
+    cause: str = ""  # what failures with one root cause share (grouped in the summary)
+
+    @property
+    def root_cause(self) -> str:
+        return self.cause or f"{self.title.split(' on ')[0]} | received {self.received or '-'}"
 
     def render(self) -> str:
         lines = [self.title]
@@ -86,7 +111,9 @@ class Failure:
 
 @dataclass
 class Verdict:
-    outcome: Literal["passed", "failed", "skipped"]
+    # failed: the server did not do what the contract says; error: the harness, its config or
+    # a scenario file is wrong (pytest shows it as ERROR, never as the server's failure).
+    outcome: Literal["passed", "failed", "skipped", "error"]
     transcript: Transcript
     failure: Failure | None = None
     skip_reason: str = ""
@@ -156,15 +183,48 @@ class _Run:
         return look
 
     def check_violations(self) -> None:
+        """Fail on a new contract violation in a frame this scenario judges (its subject's
+        types; every frame when strict)."""
+        subject = set(self.scenario.subject)
         for connection in self.connections.values():
             new = connection.client.violations[connection.checked_violations :]
             connection.checked_violations = len(connection.client.violations)
-            if new:
+            judged = [
+                v for v in new if self.ctx.strict_frames or not subject or v.message in subject
+            ]
+            if judged:
+                first = judged[0]
                 raise ExpectationFailed(
-                    f"a frame on {connection.client.label} breaks the contract: {new[0]}",
-                    received="; ".join(str(v) for v in new[:5]),
-                    documented=f"the {new[0].message or 'frame'} schema in {self.ctx.contract.source}",
+                    f"a frame on {connection.client.label} breaks the contract: {first}",
+                    received="; ".join(str(v) for v in judged[:5]),
+                    documented=f"the {first.message or 'frame'} schema in {self.ctx.contract.source}",
+                    cause=f"{first.message or 'frame'} at {first.path}: {first.problem}",
                 )
+
+    async def account_for_frames(self) -> None:
+        """Every frame received must be one an expectation took, or one that may arrive
+        unasked (the scenario's and the contract's ``unsolicited`` types)."""
+        allowed = {*self.scenario.unsolicited, *self.ctx.contract.unsolicited}
+        leftovers = []
+        await asyncio.gather(*(c.client.drain(_DRAIN_SECONDS) for c in self.connections.values()))
+        for connection in self.connections.values():
+            client = connection.client
+            for event in client.unaccounted():
+                if event.type in allowed:
+                    continue
+                reason = _why_unexplained(event)
+                frame = client.frame_of(event)
+                if frame is not None:
+                    self.transcript.mark_unexplained(frame, reason)
+                leftovers.append(f"{client.label}: {event.type or event.text[:60]!r} ({reason})")
+        if leftovers:
+            count = len(leftovers)
+            raise ExpectationFailed(
+                f"{count} frame{'s' if count > 1 else ''} nobody asked for",
+                received="; ".join(leftovers[:5]) + (" ..." if count > 5 else ""),
+                documented="every frame answers a request, confirms, or is an expected push",
+                cause=f"unexplained frame: {leftovers[0].split(': ', 1)[1]}",
+            )
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -394,6 +454,24 @@ class _Run:
                 await connection.client.close()
 
 
+_DRAIN_SECONDS = 0.005  # frames already on their way when the last step ends are judged too
+
+
+def _why_unexplained(event: Any) -> str:
+    """Why a frame left in the inbox counts as nobody's."""
+    if isinstance(event, Unexplained):
+        return event.reason
+    if isinstance(event, Push):
+        return "a push no expect_push took (a duplicate, or not meant for this connection)"
+    if isinstance(event, Reply):
+        return "a reply no expect_reply took"
+    if isinstance(event, ErrorFrame):
+        return "an error frame no expect_error took"
+    if isinstance(event, Confirmed):
+        return "a confirmation nobody waited for"
+    return "no expectation took it"
+
+
 def _require_match(value: Any, expected: Mapping[str, Any], title: str) -> None:
     """Raise ExpectationFailed listing every field of ``value`` that differs from ``expected``."""
     problems = matching.mismatches(value, expected)
@@ -423,6 +501,8 @@ async def run_scenario(scenario: model.Scenario, ctx: RunContext) -> Verdict:
             )
         for index, step in enumerate(scenario.steps, 1):  # noqa: B007 - index used after the loop
             await run.run_step(step)
+        step = None
+        await run.account_for_frames()
         return Verdict("passed", run.transcript, seconds=time.perf_counter() - started)
     except PushUnavailable as exc:
         return Verdict(
@@ -434,12 +514,16 @@ async def run_scenario(scenario: model.Scenario, ctx: RunContext) -> Verdict:
             if step
             else scenario.file
         )
+        if step is None:
+            where = f"the end of the scenario at {scenario.file}:{scenario.line}"
+        seconds = time.perf_counter() - started
         if isinstance(exc, ExpectationFailed):
-            failure = Failure(exc.title, exc.received, exc.documented, where)
-        elif isinstance(exc, HarnessError):
+            failure = Failure(exc.title, exc.received, exc.documented, where, exc.cause)
+            return Verdict("failed", run.transcript, failure, seconds=seconds)
+        if isinstance(exc, HarnessError):
             failure = Failure(f"ws-harness: {exc}", step=where)
         else:
             failure = Failure(f"scenario error: {exc.args[0] if exc.args else exc}", step=where)
-        return Verdict("failed", run.transcript, failure, seconds=time.perf_counter() - started)
+        return Verdict("error", run.transcript, failure, seconds=seconds)
     finally:
         await run.close_all()

@@ -188,8 +188,7 @@ class Vocabulary:
         slots = _split(pattern, permission)
         if slots is None:
             raise Unresolved(
-                f"permission {permission!r} does not fit x-roles.permission.pattern "
-                f"{pattern!r}"
+                f"permission {permission!r} does not fit x-roles.permission.pattern {pattern!r}"
             )
         return {**slots, "probed": permission, "granted": f"${{holds:{permission}}}"}
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from harness.client import ExpectationFailed, HandshakeRejected, WsClient
+from harness.client import ConnectionEnded, ExpectationFailed, HandshakeRejected, WsClient
 from harness.config import IdentitySpec
 from harness.errors import PortInUseError, TargetExitedError, TargetNotReadyError
 from harness.http import HttpError, request_json
@@ -29,7 +29,10 @@ class NotReady:
     """Why an attempt failed. ``kind`` tells the wait loop whether waiting longer can help."""
 
     reason: str
-    kind: Literal["starting", "refused_upgrade", "no_first_frame"] = "starting"
+    kind: Literal["starting", "refused_upgrade", "no_first_frame", "closed_after_accept"] = (
+        "starting"
+    )
+    status: int | None = None  # the HTTP status of a refused upgrade
 
 
 class ReadinessProbe(Protocol):
@@ -59,7 +62,7 @@ class WebSocketProbe:
             )
         except HandshakeRejected as exc:
             kind = "refused_upgrade" if exc.answered else "starting"
-            return NotReady(f"{self.path}: {exc.received or exc.title}", kind)
+            return NotReady(f"{self.path}: {exc.received or exc.title}", kind, exc.status)
         try:
             if self.spec.confirmation is None:
                 return None
@@ -70,25 +73,53 @@ class WebSocketProbe:
                 f"{self.path}: handshake accepted but no first frame within {self.attempt_timeout:.1f}s",
                 "no_first_frame",
             )
+        except ConnectionEnded as exc:
+            closed = f"close {exc.code}" if exc.code is not None else "a dropped connection"
+            return NotReady(
+                f"{self.path}: handshake accepted, then {closed} before any frame",
+                "closed_after_accept",
+            )
         except ExpectationFailed as exc:
             return NotReady(f"{self.path}: {exc.received or exc.title}")
         finally:
             await client.close()
 
 
-# How long a definite wrong answer may persist before waiting stops: a server that is
-# still starting may briefly answer oddly, one that answers HTTP 404 for a second is wrong.
-_WRONG_ANSWER_GRACE = 1.0
+# A deterministic wrong answer (an HTTP status, a close right after accept) ends the wait
+# once it repeats this many times over at least this long: a server still starting may
+# briefly answer oddly, one that answers HTTP 404 or closes every connection is wrong.
+_WRONG_ANSWER_TRIES = 3
+_WRONG_ANSWER_GRACE = 0.5
 _HINTS = {
     "refused_upgrade": (
-        "something on this port answers HTTP but refuses the WebSocket upgrade (HTTP 404 usually "
-        "means an HTTP-only server: runserver without Channels, or an ASGI module that fell back "
-        "to HTTP only); run 'ws-harness doctor {url}'"
+        "something on this port answers HTTP but refuses the WebSocket upgrade; run "
+        "'ws-harness doctor {url}'"
+    ),
+    404: (
+        "HTTP 404 usually means an HTTP-only server answers (runserver without Channels, an "
+        "ASGI module that fell back to HTTP only, or another process on the port); run "
+        "'ws-harness doctor {url}'"
+    ),
+    403: (
+        "HTTP 403 at the handshake: an origin or host check refuses this client "
+        "(AllowedHostsOriginValidator needs the host in ALLOWED_HOSTS), or the ready route "
+        "needs a login; set target.ready_route to a route anonymous clients may open"
+    ),
+    500: (
+        "HTTP 500 at the handshake: Channels answers a path no route matches with 500, so "
+        "target.ready_route's path is probably not routed (or routing raised); check the "
+        "route's address against the server's websocket_urlpatterns"
     ),
     "no_first_frame": (
         "the server accepts the handshake but sends no first frame; if it confirms only after "
-        "the client's connect message, set confirmation.after: connect in the config "
+        "the client's hello, set confirmation.after: connect in the config "
         "(confirmation.message: null if it sends none)"
+    ),
+    "closed_after_accept": (
+        "the server is running, but its consumer closes every connection on the ready route "
+        "before sending anything: connect() refuses this client (the route needs a login?) "
+        "or raises (a missing CHANNEL_LAYERS setting, a database error); the server log "
+        "below shows the exception"
     ),
 }
 
@@ -109,6 +140,7 @@ def wait_until_ready(
     deadline = started + timeout
     delay = 0.02
     wrong_since: float | None = None
+    wrong_tries = 0
     while True:
         status = exit_status()
         if status is not None:
@@ -119,12 +151,18 @@ def wait_until_ready(
         if attempt is None:
             return
         now = time.monotonic()
-        # A server still starting resets the clock; a wrong answer starts (or keeps) it.
+        # A server still starting resets the count; a wrong answer starts (or keeps) it.
         wrong_since = None if attempt.kind == "starting" else wrong_since or now
-        if wrong_since is not None and now - wrong_since >= _WRONG_ANSWER_GRACE:
+        wrong_tries = 0 if wrong_since is None else wrong_tries + 1
+        if (
+            wrong_since is not None
+            and wrong_tries >= _WRONG_ANSWER_TRIES
+            and now - wrong_since >= _WRONG_ANSWER_GRACE
+        ):
+            fitting = _HINTS.get(attempt.status, _HINTS[attempt.kind])  # type: ignore[arg-type]
             raise TargetNotReadyError(
                 f"the server at {info.ws_url} is up but not usable: {attempt.reason}. "
-                f"Hint: {_HINTS[attempt.kind].format(url=info.ws_url)}",
+                f"Hint: {fitting.format(url=info.ws_url)}",
                 log_tail(),
             )
         if now + delay > deadline:
