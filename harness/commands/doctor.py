@@ -1,9 +1,11 @@
 """``ws-harness doctor [URL]``: say why a WebSocket endpoint fails, in plain words.
 
 Probes who listens on the port, a plain HTTP GET, every contract route (with and without
-its trailing slash, first frame, heartbeat) and the Origin policy, then prints a diagnosis.
-Exit code 0 only when every route is healthy. The work lives in ``harness.doctor``; this
-module only maps options to a ``Plan`` and the report to an exit code.
+its trailing slash, first frame, the contract's liveness request) and the Origin policy,
+then prints a diagnosis. ``--no-contract`` judges the route(s) in the URL or ``--route`` by
+plain WebSocket behaviour instead. Exit code 0 only when every route is healthy. The work
+lives in ``harness.doctor``; this module only maps options to a ``Plan`` and the report to
+an exit code.
 """
 
 from __future__ import annotations
@@ -21,21 +23,49 @@ def add_parser(commands: Any) -> None:
         "doctor",
         help="say why a WebSocket endpoint fails (listeners, routes, origin, auth)",
         description="Say why a WebSocket endpoint fails: who listens on the port, each route's "
-        "handshake, first frame and heartbeat, the Origin policy, then a diagnosis. "
-        "Exit code 0 only when every route is healthy.",
+        "handshake, first frame and liveness request (from the contract), the Origin policy, "
+        "then a diagnosis. Exit code 0 only when every route is healthy.",
     )
-    parser.add_argument("url", nargs="?", default=DEFAULT_URL,
-                        help=f"server to examine (default: {DEFAULT_URL}); a path in it is the "
-                        "route to check")
-    parser.add_argument("--contract", help="AsyncAPI contract (default: the bundled one)")
-    parser.add_argument("--route", action="append", default=[], metavar="PATH",
-                        help="a route to check instead of the contract's (repeatable), "
-                        "e.g. /ws/permissions/anonymous")
+    parser.add_argument(
+        "url",
+        nargs="?",
+        default=DEFAULT_URL,
+        help=f"server to examine (default: {DEFAULT_URL}); a path in it is the route to check",
+    )
+    parser.add_argument(
+        "--contract", help="AsyncAPI contract (default: the config's, else the bundled one)"
+    )
+    parser.add_argument(
+        "--config",
+        help="ws-harness config: when the server confirms (confirmation.after), the token's "
+        "query parameter, and the contract to use (default: none; the contract's conventions)",
+    )
+    parser.add_argument(
+        "--no-contract",
+        action="store_true",
+        help="judge by plain WebSocket behaviour only (handshake, first frame, close codes; "
+        "no messages sent): give the route in the URL or with --route",
+    )
+    parser.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a route to check instead of the contract's (repeatable), e.g. /socket/",
+    )
     parser.add_argument("--token", help="a token to try authenticated routes with")
-    parser.add_argument("--token-param", default="token",
-                        help="query parameter that carries the token (default: token)")
-    parser.add_argument("--timeout", type=_seconds, default=5.0, metavar="SECONDS",
-                        help="per handshake and per reply (default: 5)")
+    parser.add_argument(
+        "--token-param",
+        default=None,
+        help="query parameter that carries the token (default: the config's, else token)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="per handshake and per reply (default: 5)",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=doctor)
 
@@ -51,30 +81,47 @@ def _seconds(text: str) -> float:
 
 
 def doctor(args: argparse.Namespace) -> int:
+    from harness.config import load_config
     from harness.contract import load_contract
     from harness.doctor import diagnose
-    from harness.doctor.plan import Plan, heartbeat_pair, parse_url, routes_for
+    from harness.doctor.plan import Plan, parse_url, routes_for
     from harness.doctor.probe import probe
     from harness.doctor.render import print_json, print_report
     from harness.errors import ConfigError
+    from harness.protocol import ProtocolSpec
 
     endpoint = parse_url(args.url)
-    contract = load_contract(args.contract)
     paths = args.route or ([endpoint.path] if endpoint.path else [])
-    routes = routes_for(paths, contract) if paths else list(contract.routes.values())
-    if not routes:
-        raise ConfigError(f"doctor: {contract.source} declares no routes; pass --route PATH")
-    heartbeat, reply = heartbeat_pair(contract)
+    config = load_config(args.config) if args.config else None
+    if args.no_contract:
+        if args.contract:
+            raise ConfigError("doctor: --contract and --no-contract exclude each other; drop one")
+        if not paths:
+            raise ConfigError(
+                "doctor: --no-contract needs the route to check: put its path in the URL "
+                "(ws://host:port/path) or pass --route PATH"
+            )
+        contract, spec = None, ProtocolSpec()
+    else:
+        contract = load_contract(args.contract or (config.contract if config else None))
+        spec = ProtocolSpec.build(contract, config)
+    if paths:
+        routes = routes_for(paths, contract)
+    else:
+        assert contract is not None  # --no-contract without a path was refused above
+        routes = list(contract.routes.values())
+        if not routes:
+            raise ConfigError(f"doctor: {contract.source} declares no routes; pass --route PATH")
+    token_param = args.token_param or (config.auth.query_param if config else "token")
     plan = Plan(
         endpoint=endpoint,
         routes=routes,
-        close_codes=contract.close_codes,
-        heartbeat=heartbeat,
-        heartbeat_reply=reply,
-        type_field=contract.type_field,
+        close_codes=contract.close_codes if contract is not None else {},
+        spec=spec,
         token=args.token,
-        token_param=args.token_param,
+        token_param=token_param,
         timeout=args.timeout,
+        contract=contract.source if contract is not None else None,
     )
     report = diagnose(asyncio.run(probe(plan)))
     if args.json:

@@ -58,7 +58,7 @@ class HttpProbe:
 
 @dataclass(frozen=True)
 class HandshakeProbe:
-    """One WebSocket handshake and, if accepted, its first frame and a heartbeat round trip."""
+    """One WebSocket handshake and, if accepted, its first frame and a liveness round trip."""
 
     path: str
     url: str  # as shown to people: query values (tokens) redacted
@@ -71,7 +71,7 @@ class HandshakeProbe:
     error_kind: ErrorKind = ""
     first_frame: str | None = None  # the first frame's type ("(not JSON)" / "(binary)"); None: none
     first_frame_text: str = ""  # its first bytes
-    confirmed_user: str | None = None  # the user id the first frame names, if any (not 0)
+    confirmed_user: str | None = None  # the user id the confirmation names (None: anonymous)
     close_code: int | None = None  # the server closed right after accepting
     close_reason: str = ""
     heartbeat_ms: float | None = None  # round trip, when the reply came
@@ -131,9 +131,14 @@ class Observations:
     routes: tuple[RouteProbe, ...] = ()
     origins: tuple[HandshakeProbe, ...] = ()  # the same route with a foreign / same-host Origin
     close_codes: Mapping[str, int] = field(default_factory=dict)  # the contract's names
-    heartbeat: str | None = None  # the request type sent, e.g. "heartbeat"
-    heartbeat_reply: str | None = None  # the reply type awaited, e.g. "heartbeat_response"
+    heartbeat: str | None = None  # the liveness request's type (None: none sent)
+    heartbeat_reply: str | None = None  # its documented reply's type
     token_given: bool = False
+    # The contract's confirmation (None: no contract, or it declares none) and when the
+    # server sends it: on accept, or after the client's hello.
+    confirmation: str | None = None
+    confirm_after: str = "accept"
+    contract: str | None = None  # the contract judged against; None: plain WebSocket checks
 
     def close_name(self, code: int | None) -> str:
         """``4001 (not_authenticated)``: a close code with the contract's name for it."""

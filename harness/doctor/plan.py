@@ -1,19 +1,23 @@
-"""What the doctor will probe: the endpoint from the URL and the routes to try.
+"""What the doctor will probe: the endpoint from the URL, the routes to try and the protocol.
 
-Built once from the command line and the contract, then handed to ``probe`` (which only
-does I/O) — so option handling and bad-input errors live here, apart from the sockets.
+Built once from the command line and the contract (if any), then handed to ``probe`` (which
+only does I/O) — so option handling and bad-input errors live here, apart from the sockets.
+The protocol is a ``ProtocolSpec``: built from a contract (+ config), the doctor checks the
+contract's confirmation and liveness request; the empty spec (no contract) makes it judge
+plain WebSocket behaviour only (handshake, first frame, close codes).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from harness import urls
 from harness.contract import Contract, Route
 from harness.errors import ConfigError
+from harness.protocol import ProtocolSpec
 
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -64,41 +68,71 @@ class Plan:
     endpoint: Endpoint
     routes: Sequence[Route]
     close_codes: Mapping[str, int]
-    heartbeat: str | None = None
-    heartbeat_reply: str | None = None
-    type_field: str = "type"
+    spec: ProtocolSpec = field(default_factory=ProtocolSpec)  # ProtocolSpec(): no contract
     token: str | None = None
     token_param: str = "token"
     timeout: float = 5.0
+    contract: str | None = None  # the contract's source, for the report (None: none)
 
     @property
     def settle(self) -> float:
         """How long to wait for a first frame (or an auth close) after the accept."""
         return min(self.timeout, 1.0)
 
+    @property
+    def heartbeat(self) -> str | None:
+        """The liveness request's type (x-roles.liveness), e.g. for the report's column."""
+        return liveness_names(self.spec)[0]
 
-def heartbeat_pair(contract: Contract) -> tuple[str | None, str | None]:
-    """The contract's heartbeat request and its reply, e.g. ("heartbeat", "heartbeat_response")."""
-    for request in ("heartbeat", "ping"):
-        replies = contract.replies.get(request)
-        if replies:
-            return request, replies[0]
-    return None, None
+    @property
+    def heartbeat_reply(self) -> str | None:
+        return liveness_names(self.spec)[1]
+
+    @property
+    def unknown_path(self) -> str:
+        return unknown_path(self.routes)
 
 
-def routes_for(paths: Sequence[str], contract: Contract) -> list[Route]:
+def liveness_names(spec: ProtocolSpec) -> tuple[str | None, str | None]:
+    """The liveness request's type and its documented reply's; (None, None) without one."""
+    request = spec.liveness
+    if request is None:
+        return None, None
+    kind = request.get(spec.type_field)
+    if not isinstance(kind, str):
+        return None, None
+    replies = spec.reply_types(kind)
+    return kind, replies[0] if replies else None
+
+
+UNKNOWN_ROUTE = "__ws_harness_doctor_no_such_route__/"
+
+
+def unknown_path(routes: Sequence[Route]) -> str:
+    """A path no route declares, for comparison. It sits under the routes' common first
+    segment when they share one (a proxy forwarding that prefix to the app forwards it too,
+    so the app's own answer to an unmatched path is what comes back)."""
+    firsts = {route.address.strip("/").split("/")[0] for route in routes}
+    nested = all("/" in route.address.strip("/") for route in routes)
+    if len(firsts) == 1 and nested and not _PARAMETER.search(next(iter(firsts))):
+        return f"/{next(iter(firsts))}/{UNKNOWN_ROUTE}"
+    return f"/{UNKNOWN_ROUTE}"
+
+
+def routes_for(paths: Sequence[str], contract: Contract | None) -> list[Route]:
     """Routes for paths given by hand (``--route`` or the URL's path).
 
     A path that matches a contract route (``/ws/permissions/5/`` matches
     ``ws/permissions/{user_id}/``) keeps that route's name and auth rules, so an auth close
-    is judged the same way; any other path is an ``optional``-auth route of its own.
+    is judged the same way; any other path (every path, without a contract) is an
+    ``optional``-auth route of its own.
     """
     routes: list[Route] = []
     for raw in paths:
         path = "/" + raw.strip().lstrip("/")
         if path == "/":
-            raise ConfigError(f"doctor: route {raw!r} is empty; give a path like /ws/permissions/")
-        known = _matching_route(path, contract)
+            raise ConfigError(f"doctor: route {raw!r} is empty; give a path such as /socket/")
+        known = _matching_route(path, contract) if contract is not None else None
         address = path.lstrip("/")
         if known is not None and known.trailing_slash_optional and not address.endswith("/"):
             address += "/"  # probe both forms, as the contract declares

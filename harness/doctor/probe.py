@@ -3,7 +3,11 @@
 Everything here only *collects*; it never concludes (that is ``rules``). Each probe records
 what happened even when it failed, because a refused handshake is evidence, not an error.
 WebSocket traffic goes through ``harness.client.WsClient`` (the harness's only WebSocket
-client); HTTP through urllib with proxies disabled (loopback traffic must not go to a proxy).
+client), each connection with a ``ProtocolSession`` of the plan's spec: the session says
+which frame is the contract's confirmation and which user it names, and sends and matches
+the contract's liveness request. Without a contract the spec is empty: first frame and
+close codes are recorded as plain WebSocket behaviour, and no request is sent. HTTP goes
+through urllib with proxies disabled (loopback traffic must not go to a proxy).
 """
 
 from __future__ import annotations
@@ -34,10 +38,10 @@ from harness.doctor.observations import (
 )
 from harness.doctor.plan import Plan
 from harness.doctor.servers import classify
+from harness.protocol import Confirmed, Event, ProtocolSession
 from harness.targets import ports
 
 FOREIGN_ORIGIN = "http://evil.example"
-UNKNOWN_PATH = "/ws/__ws_harness_doctor_no_such_route__/"
 PLACEHOLDER_ID = "1"  # a value for path parameters when we know no better (expect an auth close)
 _BODY_PREVIEW = 200
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -60,9 +64,9 @@ async def probe(plan: Plan) -> Observations:
         parametrised = [i for i, route in enumerate(plan.routes) if route.parameters]
     checks = asyncio.gather(*_side_checks(plan))
     first = await asyncio.gather(*(probe_route(plan, plan.routes[i], None) for i in simple))
-    user_id = next((uid for route in first for uid in [_confirmed_user_id(route)] if uid), None)
+    token_user = next((uid for route in first for uid in [_confirmed_user(route)] if uid), None)
     second = await asyncio.gather(
-        *(probe_route(plan, plan.routes[i], user_id) for i in parametrised)
+        *(probe_route(plan, plan.routes[i], token_user) for i in parametrised)
     )
     by_index = dict(zip([*simple, *parametrised], [*first, *second], strict=True))
     routes = tuple(by_index[i] for i in range(len(plan.routes)))
@@ -82,6 +86,9 @@ async def probe(plan: Plan) -> Observations:
         heartbeat=plan.heartbeat,
         heartbeat_reply=plan.heartbeat_reply,
         token_given=plan.token is not None,
+        confirmation=plan.spec.confirmation,
+        confirm_after=plan.spec.confirm_after,
+        contract=plan.contract,
     )
 
 
@@ -95,20 +102,24 @@ def _side_checks(plan: Plan) -> list[Coroutine[Any, Any, HandshakeProbe]]:
             ("foreign origin", FOREIGN_ORIGIN),
             ("same-host origin", plan.endpoint.same_origin),
         ):
-            checks.append(_handshake(plan, path, variant=variant, expected=False, origin=origin,
-                                     exercise=False))
-    checks.append(_handshake(plan, UNKNOWN_PATH, variant="unknown path", expected=False,
-                             exercise=False))
+            checks.append(
+                _handshake(
+                    plan, path, variant=variant, expected=False, origin=origin, exercise=False
+                )
+            )
+    checks.append(
+        _handshake(plan, plan.unknown_path, variant="unknown path", expected=False, exercise=False)
+    )
     return checks
 
 
-async def probe_route(plan: Plan, route: Route, user_id: str | None) -> RouteProbe:
+async def probe_route(plan: Plan, route: Route, token_user: str | None) -> RouteProbe:
     """The route's declared paths (exercised) and the other trailing-slash form (a note)."""
     values: dict[str, str] = {}
     source = ""
     for name in route.parameters:
-        if user_id is not None and name == route.owner_parameter:
-            values[name], source = user_id, "token"
+        if token_user is not None and name == route.owner_parameter:
+            values[name], source = token_user, "token"
         else:
             values[name] = PLACEHOLDER_ID
             source = source or "placeholder"
@@ -121,8 +132,13 @@ async def probe_route(plan: Plan, route: Route, user_id: str | None) -> RoutePro
         for path in declared
     ]
     probes += [
-        _handshake(plan, path, variant="slashless" if not path.endswith("/") else "with slash",
-                   expected=False, token=send_token)
+        _handshake(
+            plan,
+            path,
+            variant="slashless" if not path.endswith("/") else "with slash",
+            expected=False,
+            token=send_token,
+        )
         for path in other
     ]
     return RouteProbe(
@@ -146,20 +162,25 @@ async def _handshake(
     token: bool = False,
     exercise: bool = True,
 ) -> HandshakeProbe:
-    """One handshake; when ``exercise``, also the first frame and a heartbeat round trip."""
+    """One handshake; when ``exercise``, also the first frame and a liveness round trip."""
     query = f"?{plan.token_param}={quote(plan.token or '', safe='')}" if token else ""
     url = plan.endpoint.ws_url + path + query
     shown = plan.endpoint.ws_url + path + (f"?{plan.token_param}=***" if token else "")
     base = {"path": path, "url": shown, "expected": expected, "variant": variant, "origin": origin}
     try:
-        client = await WsClient.open(url, origin=origin, timeout=plan.timeout, label="doctor",
-                                     type_field=plan.type_field)
+        # The token's user is unknown here: the session's "wrong user" verdict is ignored,
+        # only the id the confirmation reports is kept (a user id for parametrised routes).
+        session = ProtocolSession(plan.spec)
+        client = await WsClient.open(
+            url, origin=origin, timeout=plan.timeout, label="doctor", session=session
+        )
     except HandshakeRejected as exc:
         if exc.status is not None:
             body = exc.body[:_BODY_PREVIEW].decode("utf-8", "replace").strip()
             return HandshakeProbe(**base, status=exc.status, body=body)
-        return HandshakeProbe(**base, status=None, error=exc.received,
-                              error_kind=_error_kind(exc.received))
+        return HandshakeProbe(
+            **base, status=None, error=exc.received, error_kind=_error_kind(exc.received)
+        )
     try:
         if not exercise:
             return HandshakeProbe(**base, status=101)
@@ -170,33 +191,86 @@ async def _handshake(
 
 
 async def _exercise(plan: Plan, client: WsClient, base: dict[str, Any]) -> HandshakeProbe:
-    """First frame, then heartbeat: what a healthy connection does in its first second."""
+    """First frame, then liveness: what a healthy connection does in its first second.
+
+    With a contract, the confirmation names the connected user and the liveness request
+    (x-roles.liveness) must get its reply. Without one, the connection must stay open for
+    the settle time (every frame meanwhile is read, none is sent).
+    """
     first: str | None = None
     first_text = ""
+    deadline = time.monotonic() + plan.settle
     try:
-        message = await client.receive(plan.settle)
-        first = message.type or ("(binary)" if isinstance(message.value, bytes) else "(not JSON)")
-        first_text = message.text[:_BODY_PREVIEW]
-        base = {**base, "confirmed_user": _user_id_in(message.value)}
-        client.inbox.insert(0, message)  # a heartbeat reply search must still see it
+        event = await client.receive(plan.settle)
+        first = _shown_type(event, plan)
+        first_text = event.text[:_BODY_PREVIEW]
+        if isinstance(event, Confirmed):
+            base = {**base, "confirmed_user": _user_of(event, plan)}
+        if plan.spec.liveness is None:
+            while True:  # plain WebSocket: does it stay open?
+                await client.receive(max(deadline - time.monotonic(), 0))
     except TimeoutError:
         pass
     except ConnectionEnded as exc:
-        return HandshakeProbe(**base, status=101, close_code=exc.code, close_reason=exc.reason)
-    if plan.heartbeat is None or plan.heartbeat_reply is None:
+        return HandshakeProbe(
+            **base,
+            status=101,
+            first_frame=first,
+            first_frame_text=first_text,
+            close_code=exc.code,
+            close_reason=exc.reason,
+        )
+    if plan.spec.liveness is None:
         return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text)
-    request = {plan.type_field: plan.heartbeat, "timestamp": int(time.time() * 1000)}
     try:
-        _, seconds = await client.round_trip(request, plan.heartbeat_reply, plan.timeout)
+        reply = await client.alive(plan.timeout)
     except ConnectionEnded as exc:
-        return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text,
-                              close_code=exc.code, close_reason=exc.reason,
-                              heartbeat_error=f"closed {exc.code} before the reply")
+        return HandshakeProbe(
+            **base,
+            status=101,
+            first_frame=first,
+            first_frame_text=first_text,
+            close_code=exc.code,
+            close_reason=exc.reason,
+            heartbeat_error=f"closed {exc.code} before the reply",
+        )
     except ExpectationFailed as exc:
-        return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text,
-                              heartbeat_error=f"{exc.title} (received: {exc.received})")
-    return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text,
-                          heartbeat_ms=seconds * 1000)
+        return HandshakeProbe(
+            **base,
+            status=101,
+            first_frame=first,
+            first_frame_text=first_text,
+            heartbeat_error=f"{exc.title} (received: {exc.received})",
+        )
+    return HandshakeProbe(
+        **base,
+        status=101,
+        first_frame=first,
+        first_frame_text=first_text,
+        heartbeat_ms=reply.latency * 1000,
+    )
+
+
+def _shown_type(event: Event, plan: Plan) -> str:
+    """The frame's type as the report shows it (what it is when it has none)."""
+    if event.type is not None:
+        return event.type
+    frame = event.frame
+    if frame is not None and frame.binary:
+        return "(binary)"
+    if event.value is None:
+        return "(not JSON)"
+    return f"(no {plan.spec.type_field!r} field)"
+
+
+def _user_of(event: Confirmed, plan: Plan) -> str | None:
+    """The user id the confirmation reports at the contract's user field; None: anonymous."""
+    reported = event.user_id
+    if reported in plan.spec.anonymous_values or isinstance(reported, bool):
+        return None
+    if not isinstance(reported, int | str) or reported == "":
+        return None
+    return str(reported)
 
 
 def http_get(url: str, timeout: float) -> HttpProbe:
@@ -205,8 +279,12 @@ def http_get(url: str, timeout: float) -> HttpProbe:
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(_BODY_PREVIEW)
-            return HttpProbe(url, response.status, response.headers.get("Server", ""),
-                             body.decode("utf-8", "replace").strip())
+            return HttpProbe(
+                url,
+                response.status,
+                response.headers.get("Server", ""),
+                body.decode("utf-8", "replace").strip(),
+            )
     except urllib.error.HTTPError as exc:
         body = exc.read(_BODY_PREVIEW).decode("utf-8", "replace").strip()
         return HttpProbe(url, exc.code, exc.headers.get("Server", ""), body)
@@ -286,19 +364,8 @@ def _toggle_slash(path: str) -> str:
     return path.rstrip("/") if path.endswith("/") else path + "/"
 
 
-def _confirmed_user_id(route: RouteProbe) -> str | None:
+def _confirmed_user(route: RouteProbe) -> str | None:
     """The user id the server confirmed on a connection made with the token, if any."""
     if not route.token_sent:
         return None
     return next((h.confirmed_user for h in route.declared if h.confirmed_user), None)
-
-
-def _user_id_in(value: Any) -> str | None:
-    """``data.user_id`` (or a top-level ``user_id``/``userId``) of a confirmation; None for 0."""
-    data = value.get("data") if isinstance(value, dict) else None
-    for holder in (data, value):
-        if isinstance(holder, dict):
-            user_id = holder.get("user_id", holder.get("userId"))
-            if user_id not in (None, 0, "", "0") and isinstance(user_id, int | str):
-                return str(user_id)
-    return None

@@ -47,6 +47,10 @@ def print_report(report: Report, stream: IO[str] | None = None) -> None:
         console.width = _LOG_WIDTH  # CI logs: rich's default 80 columns would fold every path
     obs = report.observations
     console.print(f"[bold]ws-harness doctor[/bold] {escape(obs.url)}")
+    if obs.contract is not None:
+        console.print(f"judged by the contract {escape(obs.contract)}")
+    else:
+        console.print("no contract: plain WebSocket checks (handshake, first frame, close codes)")
     console.print(_listeners_table(obs))
     console.print(_http_line(obs))
     console.print(_handshakes_table(report))
@@ -93,7 +97,7 @@ def _http_line(obs: Observations) -> str:
 def _handshakes_table(report: Report) -> Table:
     obs = report.observations
     table = Table(title="WebSocket handshakes", title_justify="left")
-    columns = ("route", "path", "probe", "handshake", "first frame", obs.heartbeat or "heartbeat")
+    columns = ("route", "path", "probe", "handshake", "first frame", obs.heartbeat or "liveness")
     for column in columns:
         table.add_column(column, overflow="fold")
     verdicts = {v.route: v for v in report.verdicts}

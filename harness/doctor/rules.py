@@ -8,9 +8,10 @@ rules use the same public decorator a project would use for its own (schemathesi
 registry is the model).
 
 Whether each route is *healthy* (the exit code) is decided by ``route_verdict``, also pure:
-a declared path is healthy when the handshake is accepted and a heartbeat comes back, or
-when the server closes with the contract's auth code on a route that requires auth and we
-had no right to it (reachable, auth enforced).
+a declared path is healthy when the handshake is accepted and the contract's liveness
+request gets its reply (without a contract: the connection stays open), or when the server
+closes with the contract's auth code on a route that requires auth and we had no right to
+it (reachable, auth enforced).
 """
 
 from __future__ import annotations
@@ -116,10 +117,10 @@ def handshake_verdict(
             return True, f"reachable, auth enforced (close {obs.close_name(probe.close_code)})"
         return False, f"closed {obs.close_name(probe.close_code)} after accept"
     if obs.heartbeat is None:
-        return True, "accepted"
+        return True, "accepted" if obs.contract is not None else "accepted, stays open"
     if probe.heartbeat_ms is None:
         return False, f"accepted, no {obs.heartbeat_reply}"
-    return True, f"accepted, heartbeat {probe.heartbeat_ms:.0f} ms"
+    return True, f"accepted, {obs.heartbeat} {probe.heartbeat_ms:.0f} ms"
 
 
 def route_verdict(route: RouteProbe, obs: Observations) -> RouteVerdict:
@@ -137,19 +138,28 @@ def route_verdict(route: RouteProbe, obs: Observations) -> RouteVerdict:
 def auth_close_expected(probe: HandshakeProbe, route: RouteProbe, obs: Observations) -> bool:
     """An auth close is the right answer when the route needs a right we did not bring.
 
-    4001 (not authenticated) without a token on an owner/required route; 4003 (forbidden)
-    on an owner route when the id in the path is a placeholder, not the token's user.
+    The contract's ``not_authenticated`` code (x-close-codes) without a token on an
+    owner/required route; its ``forbidden`` code on an owner route when the id in the path
+    is a placeholder, not the token's user. Without a contract no close code means auth.
     """
+    if probe.close_code is None:
+        return False
     needs_auth = route.auth in ("owner", "required")
-    if probe.close_code == obs.close_codes.get("not_authenticated", 4001):
+    if probe.close_code == obs.close_codes.get(NOT_AUTHENTICATED):
         return needs_auth and not route.token_sent
-    if probe.close_code == obs.close_codes.get("forbidden", 4003):
+    if probe.close_code == obs.close_codes.get(FORBIDDEN):
         return route.auth == "owner" and route.parameter_source != "token"
     return False
 
 
+# The x-close-codes names the auth rules read (the harness's vocabulary for contracts).
+NOT_AUTHENTICATED = "not_authenticated"
+FORBIDDEN = "forbidden"
+
+
 def _auth_codes(obs: Observations) -> set[int]:
-    return {obs.close_codes.get("not_authenticated", 4001), obs.close_codes.get("forbidden", 4003)}
+    names = (NOT_AUTHENTICATED, FORBIDDEN)
+    return {obs.close_codes[name] for name in names if name in obs.close_codes}
 
 
 def _declared(obs: Observations) -> Iterator[tuple[RouteProbe, HandshakeProbe]]:
@@ -337,7 +347,9 @@ def non_asgi_listener(obs: Observations) -> Iterator[Finding]:
             )
         elif listener.kind == "proxy":
             yield Finding(
-                "", "info", f"pid {listener.pid} on port {obs.port} is a {listener.server}",
+                "",
+                "info",
+                f"pid {listener.pid} on port {obs.port} is a {listener.server}",
                 f"{listener.describe()}{note}.",
             )
         elif listener.kind == "unknown":
@@ -426,8 +438,11 @@ def some_routes_404(obs: Observations) -> Iterator[Finding]:
         f"HTTP-only answers (404 or HTTP/1.0) on {_paths(failing)} while other routes work",
         "Channels never answers 404 to an upgrade (an unmatched path gets 500), so these "
         "handshakes were answered by something else"
-        + (": several processes share the port and each connection goes to one of them."
-           if several else ": a proxy routing only some paths, or another server."),
+        + (
+            ": several processes share the port and each connection goes to one of them."
+            if several
+            else ": a proxy routing only some paths, or another server."
+        ),
         "make sure the ASGI server alone serves the port"
         + (" (see the listeners above)" if several else " and that a proxy forwards these paths"),
     )
@@ -455,16 +470,14 @@ def trailing_slash(obs: Observations) -> Iterator[Finding]:
                 )
             regex = "^" + twin.path.strip("/") + "/?$"
             allowed = (
-                "The contract allows both forms."
-                if twin.expected
-                else f"Only {twin.path} works."
+                "The contract allows both forms." if twin.expected else f"Only {twin.path} works."
             )
             yield Finding(
                 "",
                 "error",
                 f"{probe.path} fails (HTTP {probe.status}) but {twin.path} works",
                 f"{allowed} {why}",
-                f"declare the route as re_path(r\"{regex}\", ...) in websocket_urlpatterns, or "
+                f'declare the route as re_path(r"{regex}", ...) in websocket_urlpatterns, or '
                 "make clients use the form that works",
                 route.name,
             )
@@ -487,8 +500,12 @@ def route_has_no_match(obs: Observations) -> Iterator[Finding]:
         f"HTTP 500 on {_paths(p for _, p in failing)}",
         "Channels answers an upgrade it cannot route with HTTP 500 (URLRouter raises 'No route "
         "found'): the server is a Channels app but no pattern matches "
-        + ("these paths." if not every else "any path; if every route fails like this, the "
-           "middleware stack or the application may instead be crashing on each request."),
+        + (
+            "these paths."
+            if not every
+            else "any path; if every route fails like this, the "
+            "middleware stack or the application may instead be crashing on each request."
+        ),
         "check websocket_urlpatterns (regexes match the path without its leading slash) and the "
         "server log (`daphne -v 2`)",
         failing[0][0].name if len(failing) == 1 else None,
@@ -557,13 +574,12 @@ def auth_close(obs: Observations) -> Iterator[Finding]:
                 route=route.name,
             )
             continue
-        if probe.close_code == obs.close_codes.get("not_authenticated", 4001):
-            detail = (
-                "The server accepted the upgrade and then closed it as not authenticated: "
-                + ("the token was refused (expired, wrong kind, or signed with another key)."
-                   if route.token_sent else
-                   f"the contract says this route allows {route.auth} access, but the server "
-                   "wants a token.")
+        if probe.close_code == obs.close_codes.get(NOT_AUTHENTICATED):
+            detail = "The server accepted the upgrade and then closed it as not authenticated: " + (
+                "the token was refused (expired, wrong kind, or signed with another key)."
+                if route.token_sent
+                else f"the contract says this route allows {route.auth} access, but the server "
+                "wants a token."
             )
             fix = "check the token (or the auth middleware's policy)"
         else:
@@ -572,8 +588,14 @@ def auth_close(obs: Observations) -> Iterator[Finding]:
                 "user may not use this path (another user's id in it?)."
             )
             fix = "use the id of the token's user in the path"
-        yield Finding("", "error", f"{probe.path} closes with {code} right after accept",
-                      detail, fix, route.name)
+        yield Finding(
+            "",
+            "error",
+            f"{probe.path} closes with {code} right after accept",
+            detail,
+            fix,
+            route.name,
+        )
 
 
 @rule
@@ -614,18 +636,27 @@ def heartbeat_unanswered(obs: Observations) -> Iterator[Finding]:
 
 @rule
 def no_first_frame(obs: Observations) -> Iterator[Finding]:
-    """Accepted, open, yet silent on accept (the contract sends a confirmation on accept)."""
+    """Accepted, open, yet no confirmation (only when the contract declares one)."""
+    if obs.confirmation is None:
+        return  # plain WebSocket: many servers say nothing until asked
     for route, probe in _declared(obs):
         if probe.accepted and probe.close_code is None and probe.first_frame is None:
-            yield Finding(
-                "",
-                "warning",
-                f"no frame on accept at {probe.path}",
-                "The contract sends a confirmation on accept; this server sent nothing before "
-                "the doctor's first message. It may confirm only after the client's `connect` "
-                "message (declare that convention in the harness config).",
-                route=route.name,
-            )
+            if obs.confirm_after == "connect":
+                title = f"no {obs.confirmation} in answer to the hello at {probe.path}"
+                detail = (
+                    f"The doctor sent the contract's hello; the server sent no "
+                    f"{obs.confirmation!r} (nor anything else) before its next message."
+                )
+                fix = "check the hello (x-roles.hello.send or the config's connect_message)"
+            else:
+                title = f"no frame on accept at {probe.path}"
+                detail = (
+                    f"The contract sends {obs.confirmation!r} on accept; this server sent "
+                    "nothing before the doctor's first message. It may confirm only after the "
+                    "client's first message (the contract's hello)."
+                )
+                fix = "if so, declare `confirmation: {after: connect}` in a config (--config)"
+            yield Finding("", "warning", title, detail, fix, route=route.name)
 
 
 @rule

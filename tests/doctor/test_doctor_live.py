@@ -4,13 +4,17 @@ the cause, not only the exit code."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from doctor_support import run_doctor
 
+from harness.auth import TokenProvider
 from harness.cli import main
+from harness.config import load_config
+from harness.contract import load_contract
 from harness.targets.ports import free_port
 
 pytestmark = pytest.mark.slow
@@ -44,8 +48,13 @@ def test_healthy_target_readable_table(start_target: Callable[..., str], capsys:
     capsys.readouterr()
     assert main(["doctor", url]) == 0
     out = capsys.readouterr().out
-    for expected in ("Listening on port", "WebSocket handshakes", "/ws/permissions/anonymous",
-                     "connection_confirmed", "healthy: all 3 routes"):
+    for expected in (
+        "Listening on port",
+        "WebSocket handshakes",
+        "/ws/permissions/anonymous",
+        "connection_confirmed",
+        "healthy: all 3 routes",
+    ):
         assert expected in out
 
 
@@ -86,9 +95,7 @@ def test_incident_url_with_its_path(start_target: Callable[..., str], capsys: An
     assert "trailing_slash" in rules(report)
 
 
-def test_two_processes_on_the_port(
-    reuseport_http: Callable[[int], Any], capsys: Any
-) -> None:
+def test_two_processes_on_the_port(reuseport_http: Callable[[int], Any], capsys: Any) -> None:
     """Two SO_REUSEPORT HTTP servers share one port (Daphne cannot join a port that way)."""
     port = free_port()
     first, second = reuseport_http(port), reuseport_http(port)
@@ -124,3 +131,93 @@ def test_bad_url_is_one_line(url: str, message: str, capsys: Any) -> None:
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_no_contract_judges_plain_websocket_behaviour(
+    start_target: Callable[..., str], capsys: Any
+) -> None:
+    """--no-contract: the route from the URL, no message sent, healthy when it stays open."""
+    url = start_target()
+    anonymous = load_contract().routes_with_auth("anonymous")[0].path()
+    code, report = run_doctor(capsys, url + anonymous, "--no-contract")
+    assert code == 0, text(report)
+    [verdict] = report["routes"]
+    assert (verdict["route"], verdict["healthy"]) == (anonymous, True)
+    assert verdict["summary"] == "accepted, stays open"
+    obs = report["observations"]
+    assert (obs["contract"], obs["heartbeat"], obs["confirmation"]) == (None, None, None)
+    [probe] = [h for h in obs["routes"][0]["handshakes"] if h["expected"]]
+    assert probe["first_frame"] is not None  # what it sent is recorded, not judged
+    assert probe["heartbeat_ms"] is None and probe["heartbeat_error"] == ""
+
+
+def test_no_contract_does_not_take_a_close_for_auth(
+    start_target: Callable[..., str], capsys: Any
+) -> None:
+    """Without a contract no close code means "auth enforced": a close is a failure."""
+    url = start_target()
+    owner = load_contract().routes_with_auth("owner")[0]
+    path = owner.path(**dict.fromkeys(owner.parameters, "1"))
+    code, report = run_doctor(capsys, url + path, "--no-contract")
+    assert code == 1
+    assert "closed_after_accept" in rules(report)
+    assert "auth_close" not in rules(report, "info")
+
+
+def test_no_contract_needs_a_route(capsys: Any) -> None:
+    assert main(["doctor", "ws://127.0.0.1:9", "--no-contract"]) == 2
+    assert "--no-contract needs the route" in capsys.readouterr().err
+
+
+def test_token_user_from_the_confirmations_user_field(
+    start_target: Callable[..., str], capsys: Any
+) -> None:
+    """With a token, the id the confirmation reports (x-user-field) fills the owner route."""
+    url = start_target()
+    config = load_config()
+    token = TokenProvider(config, url.replace("ws://", "http://")).token("primary")
+    code, report = run_doctor(capsys, url, "--token", token)
+    assert code == 0, text(report)
+    owner = load_contract().routes_with_auth("owner")[0]
+    [probed] = [r for r in report["observations"]["routes"] if r["name"] == owner.name]
+    assert probed["parameter_source"] == "token"
+    assert probed["parameters"] == {owner.owner_parameter: str(config.user("primary").user_id)}
+    assert all(h["heartbeat_ms"] is not None for h in probed["handshakes"] if h["expected"])
+
+
+def test_a_renamed_protocol_is_judged_by_its_contract(
+    start_server: Callable[[list[str], str], Any], tmp_path: Any, capsys: Any
+) -> None:
+    """The target's renamed dialect, checked with the renamed contract: healthy, and the
+    liveness column names the renamed request."""
+    import yaml
+
+    from harness.bundled import DEFAULT_CONTRACT, bundled
+    from target.dialect import rename_contract
+
+    contract_path = tmp_path / "renamed.asyncapi.yaml"
+    original = yaml.safe_load(bundled(DEFAULT_CONTRACT).read_text())
+    contract_path.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
+    renamed = load_contract(contract_path)
+    port = free_port()
+    start_server(
+        [
+            sys.executable,
+            "-m",
+            "target",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dialect",
+            "renamed",
+        ],
+        "target ready",
+    )
+    code, report = run_doctor(capsys, f"ws://127.0.0.1:{port}", "--contract", str(contract_path))
+    assert code == 0, text(report)
+    assert {v["route"] for v in report["routes"]} == set(renamed.routes)
+    obs = report["observations"]
+    assert obs["heartbeat"] == renamed.liveness_request[renamed.type_field]  # type: ignore[index]
+    assert obs["confirmation"] == renamed.confirmation().name  # type: ignore[union-attr]

@@ -6,9 +6,10 @@ import pytest
 
 from harness import urls
 from harness.contract import load_contract
-from harness.doctor.plan import heartbeat_pair, parse_url, routes_for
+from harness.doctor.plan import liveness_names, parse_url, routes_for, unknown_path
 from harness.doctor.servers import classify, classify_server_header
 from harness.errors import ConfigError
+from harness.protocol import ProtocolSpec
 
 
 @pytest.mark.parametrize(
@@ -85,5 +86,31 @@ def test_routes_given_by_hand_keep_the_contract_rules() -> None:
         routes_for(["/"], contract)
 
 
-def test_heartbeat_pair_from_the_contract() -> None:
-    assert heartbeat_pair(load_contract()) == ("heartbeat", "heartbeat_response")
+def test_liveness_names_come_from_the_contract_role() -> None:
+    contract = load_contract()
+    request = contract.liveness_request
+    assert request is not None
+    assert liveness_names(ProtocolSpec.build(contract)) == (
+        request[contract.type_field],
+        contract.liveness_reply,
+    )
+    assert liveness_names(ProtocolSpec()) == (None, None)  # no contract: no request
+
+
+def test_routes_without_a_contract_are_plain_paths() -> None:
+    [route] = routes_for(["/chat/{room}/"], None)
+    assert (route.name, route.auth, route.parameters, route.owner_parameter) == (
+        "/chat/{room}/",
+        "optional",
+        ("room",),
+        None,
+    )
+
+
+def test_unknown_path_sits_under_the_routes_common_prefix() -> None:
+    contract = load_contract()
+    routes = list(contract.routes.values())
+    prefix = routes[0].address.strip("/").split("/")[0]
+    assert unknown_path(routes) == f"/{prefix}/__ws_harness_doctor_no_such_route__/"
+    assert unknown_path(routes_for(["/a/x/", "/b/y/"], None)).startswith("/__ws_harness")
+    assert unknown_path(routes_for(["/socket"], None)).startswith("/__ws_harness")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pytest
@@ -18,15 +19,20 @@ from harness.doctor import (
 from harness.doctor.rules import BUILTIN_RULES, RuleSet
 
 CLOSE_CODES = {"normal": 1000, "internal_error": 1011, "not_authenticated": 4001, "forbidden": 4003}
-DAPHNE = ListenerInfo(1, "127.0.0.1", "daphne -p 8000 app.asgi:application", "me", 0, "asgi",
-                      "Daphne")
-RUNSERVER = ListenerInfo(2, "127.0.0.1", "python manage.py runserver", "me", 0, "http_only",
-                         "Django runserver")
+DAPHNE = ListenerInfo(
+    1, "127.0.0.1", "daphne -p 8000 app.asgi:application", "me", 0, "asgi", "Daphne"
+)
+RUNSERVER = ListenerInfo(
+    2, "127.0.0.1", "python manage.py runserver", "me", 0, "http_only", "Django runserver"
+)
 
 
 def ok(path: str, **changes: object) -> HandshakeProbe:
-    values: dict[str, object] = {"status": 101, "first_frame": "connection_confirmed",
-                                 "heartbeat_ms": 1.0}
+    values: dict[str, object] = {
+        "status": 101,
+        "first_frame": "connection_confirmed",
+        "heartbeat_ms": 1.0,
+    }
     values.update(changes)
     return HandshakeProbe(path=path, url="ws://x" + path, **values)  # type: ignore[arg-type]
 
@@ -56,22 +62,41 @@ def observations(
         heartbeat="heartbeat",
         heartbeat_reply="heartbeat_response",
         token_given=token,
+        confirmation="connection_confirmed",
+        contract="permissions.asyncapi.yaml",
     )
 
 
 def healthy_routes() -> tuple[RouteProbe, ...]:
     return (
-        RouteProbe("permissions", "ws/permissions/", "optional", handshakes=(
-            ok("/ws/permissions/"),
-            refused("/ws/permissions", 500, expected=False, variant="slashless"),
-        )),
-        RouteProbe("permissions_user", "ws/permissions/{user_id}/", "owner", {"user_id": "1"},
-                   "placeholder", handshakes=(
-            ok("/ws/permissions/1/", first_frame=None, heartbeat_ms=None, close_code=4001),
-        )),
-        RouteProbe("permissions_anonymous", "ws/permissions/anonymous/", "anonymous", handshakes=(
-            ok("/ws/permissions/anonymous/"), ok("/ws/permissions/anonymous"),
-        )),
+        RouteProbe(
+            "permissions",
+            "ws/permissions/",
+            "optional",
+            handshakes=(
+                ok("/ws/permissions/"),
+                refused("/ws/permissions", 500, expected=False, variant="slashless"),
+            ),
+        ),
+        RouteProbe(
+            "permissions_user",
+            "ws/permissions/{user_id}/",
+            "owner",
+            {"user_id": "1"},
+            "placeholder",
+            handshakes=(
+                ok("/ws/permissions/1/", first_frame=None, heartbeat_ms=None, close_code=4001),
+            ),
+        ),
+        RouteProbe(
+            "permissions_anonymous",
+            "ws/permissions/anonymous/",
+            "anonymous",
+            handshakes=(
+                ok("/ws/permissions/anonymous/"),
+                ok("/ws/permissions/anonymous"),
+            ),
+        ),
     )
 
 
@@ -90,8 +115,12 @@ def test_healthy_server_has_no_errors_and_exit_0() -> None:
 
 def test_every_route_404_with_http_working_is_an_http_only_server() -> None:
     routes = tuple(
-        RouteProbe(r.name, r.address, r.auth, handshakes=tuple(
-            refused(h.path, 404, expected=h.expected) for h in r.handshakes))
+        RouteProbe(
+            r.name,
+            r.address,
+            r.auth,
+            handshakes=tuple(refused(h.path, 404, expected=h.expected) for h in r.handshakes),
+        )
         for r in healthy_routes()
     )
     report = diagnose(observations(*routes, unknown=refused("/ws/nope/", 404, expected=False)))
@@ -116,8 +145,10 @@ def test_http_only_names_runserver_when_it_holds_the_port() -> None:
 
 
 def test_http_10_answers_count_as_http_only() -> None:
-    invalid = {"error": "InvalidMessage: did not receive a valid HTTP response",
-               "error_kind": "invalid_http"}
+    invalid = {
+        "error": "InvalidMessage: did not receive a valid HTTP response",
+        "error_kind": "invalid_http",
+    }
     route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", None, **invalid),))
     http = HttpProbe("http://127.0.0.1:8000/", 200, "SimpleHTTP/0.6 Python/3.11")
     report = diagnose(observations(route, listeners=[], http=http))
@@ -127,9 +158,12 @@ def test_http_10_answers_count_as_http_only() -> None:
 
 def test_only_the_slashless_form_fails_is_the_route_regex() -> None:
     routes = healthy_routes()
-    anonymous = RouteProbe("permissions_anonymous", "ws/permissions/anonymous/", "anonymous",
-                           handshakes=(ok("/ws/permissions/anonymous/"),
-                                       refused("/ws/permissions/anonymous", 404)))
+    anonymous = RouteProbe(
+        "permissions_anonymous",
+        "ws/permissions/anonymous/",
+        "anonymous",
+        handshakes=(ok("/ws/permissions/anonymous/"), refused("/ws/permissions/anonymous", 404)),
+    )
     report = diagnose(observations(routes[0], routes[1], anonymous))
     assert errors(report.findings) == {"trailing_slash"}
     finding = next(f for f in report.findings if f.rule == "trailing_slash")
@@ -148,8 +182,13 @@ def test_403_at_handshake_is_the_origin_validator() -> None:
 def test_origin_policy_warnings() -> None:
     origins = [
         ok("/ws/r/", expected=False, variant="foreign origin", origin="http://evil.example"),
-        refused("/ws/r/", 403, expected=False, variant="same-host origin",
-                origin="http://127.0.0.1:8000"),
+        refused(
+            "/ws/r/",
+            403,
+            expected=False,
+            variant="same-host origin",
+            origin="http://127.0.0.1:8000",
+        ),
     ]
     route = RouteProbe("r", "ws/r/", handshakes=(ok("/ws/r/"),))
     report = diagnose(observations(route, origins=origins))
@@ -160,15 +199,24 @@ def test_origin_policy_warnings() -> None:
     assert report.exit_code == 0  # warnings do not fail the run
 
 
-@pytest.mark.parametrize(("code", "token", "expected_ok"), [
-    (4001, False, True),   # no token on an owner route: auth enforced, healthy
-    (4003, True, True),    # token, but a placeholder id: someone else's path
-    (4001, True, False),   # the token was refused
-])
+@pytest.mark.parametrize(
+    ("code", "token", "expected_ok"),
+    [
+        (4001, False, True),  # no token on an owner route: auth enforced, healthy
+        (4003, True, True),  # token, but a placeholder id: someone else's path
+        (4001, True, False),  # the token was refused
+    ],
+)
 def test_auth_close_on_an_owner_route(code: int, token: bool, expected_ok: bool) -> None:
-    route = RouteProbe("user", "ws/u/{user_id}/", "owner", {"user_id": "1"}, "placeholder",
-                       token, (ok("/ws/u/1/", first_frame=None, heartbeat_ms=None,
-                                  close_code=code),))
+    route = RouteProbe(
+        "user",
+        "ws/u/{user_id}/",
+        "owner",
+        {"user_id": "1"},
+        "placeholder",
+        token,
+        (ok("/ws/u/1/", first_frame=None, heartbeat_ms=None, close_code=code),),
+    )
     report = diagnose(observations(route, token=token))
     assert report.verdicts[0].healthy is expected_ok
     finding = next(f for f in report.findings if f.rule == "auth_close")
@@ -177,8 +225,12 @@ def test_auth_close_on_an_owner_route(code: int, token: bool, expected_ok: bool)
 
 
 def test_auth_close_on_an_open_route_is_an_error() -> None:
-    route = RouteProbe("r", "ws/r/", "optional", handshakes=(
-        ok("/ws/r/", first_frame=None, heartbeat_ms=None, close_code=4001),))
+    route = RouteProbe(
+        "r",
+        "ws/r/",
+        "optional",
+        handshakes=(ok("/ws/r/", first_frame=None, heartbeat_ms=None, close_code=4001),),
+    )
     report = diagnose(observations(route))
     assert errors(report.findings) == {"auth_close"}
     assert "4001 (not_authenticated)" in report.findings[0].title
@@ -187,10 +239,18 @@ def test_auth_close_on_an_open_route_is_an_error() -> None:
 
 def test_other_close_after_accept_and_missing_heartbeat() -> None:
     routes = (
-        RouteProbe("a", "ws/a/", handshakes=(
-            ok("/ws/a/", first_frame=None, heartbeat_ms=None, close_code=1011),)),
-        RouteProbe("b", "ws/b/", handshakes=(
-            ok("/ws/b/", heartbeat_ms=None, heartbeat_error="no 'heartbeat_response'"),)),
+        RouteProbe(
+            "a",
+            "ws/a/",
+            handshakes=(ok("/ws/a/", first_frame=None, heartbeat_ms=None, close_code=1011),),
+        ),
+        RouteProbe(
+            "b",
+            "ws/b/",
+            handshakes=(
+                ok("/ws/b/", heartbeat_ms=None, heartbeat_error="no 'heartbeat_response'"),
+            ),
+        ),
         RouteProbe("c", "ws/c/", handshakes=(ok("/ws/c/", first_frame=None),)),
     )
     report = diagnose(observations(*routes))
@@ -204,16 +264,23 @@ def test_connection_refused_is_nothing_listening() -> None:
     failure = {"error": "ConnectionRefusedError: [Errno 111]", "error_kind": "refused"}
     route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", None, **failure),))
     http = HttpProbe("http://127.0.0.1:8000/", None, error="refused", error_kind="refused")
-    report = diagnose(observations(route, listeners=[], http=http,
-                                   unknown=refused("/ws/nope/", None, expected=False, **failure)))
+    report = diagnose(
+        observations(
+            route,
+            listeners=[],
+            http=http,
+            unknown=refused("/ws/nope/", None, expected=False, **failure),
+        )
+    )
     assert errors(report.findings) == {"nothing_listening"}
     assert "nothing is listening on 127.0.0.1:8000" in report.findings[0].title
 
 
 def test_several_listeners_but_workers_of_one_master_are_one() -> None:
     route = RouteProbe("r", "ws/r/", handshakes=(ok("/ws/r/"),))
-    master = ListenerInfo(10, "0.0.0.0", "gunicorn -k uvicorn.workers.UvicornWorker a:app",
-                          ppid=1, kind="asgi")
+    master = ListenerInfo(
+        10, "0.0.0.0", "gunicorn -k uvicorn.workers.UvicornWorker a:app", ppid=1, kind="asgi"
+    )
     worker = ListenerInfo(11, "0.0.0.0", master.cmdline, ppid=10, kind="asgi")
     assert diagnose(observations(route, listeners=[master, worker])).healthy
     report = diagnose(observations(route, listeners=[DAPHNE, RUNSERVER]))
@@ -224,8 +291,10 @@ def test_several_listeners_but_workers_of_one_master_are_one() -> None:
 
 
 def test_some_routes_404_with_several_listeners() -> None:
-    routes = (RouteProbe("a", "ws/a/", handshakes=(ok("/ws/a/"),)),
-              RouteProbe("b", "ws/b/", handshakes=(refused("/ws/b/", 404),)))
+    routes = (
+        RouteProbe("a", "ws/a/", handshakes=(ok("/ws/a/"),)),
+        RouteProbe("b", "ws/b/", handshakes=(refused("/ws/b/", 404),)),
+    )
     report = diagnose(observations(*routes, listeners=[DAPHNE, RUNSERVER]))
     assert {"several_listeners", "some_routes_404", "non_asgi_listener"} <= errors(report.findings)
     finding = next(f for f in report.findings if f.rule == "some_routes_404")
@@ -233,8 +302,10 @@ def test_some_routes_404_with_several_listeners() -> None:
 
 
 def test_500_on_a_declared_route_is_no_matching_route() -> None:
-    routes = (RouteProbe("a", "ws/a/", handshakes=(ok("/ws/a/"),)),
-              RouteProbe("b", "ws/b/", handshakes=(refused("/ws/b/", 500),)))
+    routes = (
+        RouteProbe("a", "ws/a/", handshakes=(ok("/ws/a/"),)),
+        RouteProbe("b", "ws/b/", handshakes=(refused("/ws/b/", 500),)),
+    )
     report = diagnose(observations(*routes))
     assert errors(report.findings) == {"route_has_no_match"}
     assert "No route found" in report.findings[0].detail
@@ -270,3 +341,39 @@ def test_rules_are_pure() -> None:
     obs = observations(*healthy_routes())
     assert diagnose(obs) == diagnose(obs)
     assert isinstance(RuleSet().diagnose(obs), list)
+
+
+def test_without_a_contract_only_plain_websocket_behaviour_counts() -> None:
+    """No contract: silence on accept is fine, no close code means auth, nothing is sent."""
+    plain = {
+        "heartbeat": None,
+        "heartbeat_reply": None,
+        "confirmation": None,
+        "contract": None,
+        "close_codes": {},
+    }
+    routes = (
+        RouteProbe(
+            "/quiet/", "quiet/", handshakes=(ok("/quiet/", first_frame=None, heartbeat_ms=None),)
+        ),
+        RouteProbe(
+            "/closing/",
+            "closing/",
+            handshakes=(ok("/closing/", heartbeat_ms=None, close_code=4001),),
+        ),
+    )
+    report = diagnose(dataclasses.replace(observations(*routes), **plain))
+    assert [(v.healthy, v.summary) for v in report.verdicts] == [
+        (True, "accepted, stays open"),
+        (False, "/closing/: closed 4001 after accept"),
+    ]
+    assert errors(report.findings) == {"closed_after_accept"}
+    assert not any(f.rule in ("no_first_frame", "auth_close") for f in report.findings)
+
+
+def test_no_confirmation_after_the_hello_names_the_hello() -> None:
+    route = RouteProbe("r", "ws/r/", handshakes=(ok("/ws/r/", first_frame=None),))
+    obs = dataclasses.replace(observations(route), confirm_after="connect")
+    finding = next(f for f in diagnose(obs).findings if f.rule == "no_first_frame")
+    assert finding.title == "no connection_confirmed in answer to the hello at /ws/r/"
+    assert "hello" in finding.fix
