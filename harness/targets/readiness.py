@@ -92,8 +92,9 @@ _WRONG_ANSWER_TRIES = 3
 _WRONG_ANSWER_GRACE = 0.5
 _HINTS = {
     "refused_upgrade": (
-        "something on this port answers HTTP but refuses the WebSocket upgrade; run "
-        "'ws-harness doctor {url}'"
+        "something on this port answers HTTP but refuses the WebSocket upgrade (HTTP 404 usually "
+        "means an HTTP-only server: runserver without Channels, or an ASGI module that fell back "
+        "to HTTP only); run 'ws-harness doctor {url}'"
     ),
     404: (
         "HTTP 404 usually means an HTTP-only server answers (runserver without Channels, an "

@@ -11,6 +11,7 @@ import pytest
 from harness.client import WsClient
 from harness.config import load_config
 from harness.contract import FrameValidator, load_contract
+from harness.protocol import ProtocolSession, ProtocolSpec
 from harness.targets import Target, TargetOptions, make_target
 
 pytestmark = pytest.mark.slow
@@ -26,15 +27,16 @@ def target() -> Iterator[Target]:
     "action", ["\U0001f600" * 5500, "x" * 60000], ids=["22KB-of-emoji", "60KB-ascii"]
 )
 async def test_a_long_valid_request_gets_its_reply(target: Target, action: str) -> None:
-    validator = FrameValidator(load_contract())
-    client = await WsClient.open(
-        target.info.ws_url + "/ws/permissions/anonymous/", validator=validator
+    contract = load_contract()
+    session = ProtocolSession(
+        ProtocolSpec.build(contract, load_config()), validate=FrameValidator(contract).validate
     )
+    client = await WsClient.open(target.info.ws_url + "/ws/permissions/anonymous/", session=session)
     try:
         await client.next_of_type("connection_confirmed", 5)
         request = {"type": "permission_check", "resource": "r", "action": action, "request_id": "1"}
-        await client.send_text(json.dumps(request, ensure_ascii=False))  # raw UTF-8, under 64 KiB
-        reply = await client.next_of_type("permission_check_response", 5)
+        sent = await client.send_text(json.dumps(request, ensure_ascii=False), request)
+        reply = await client.reply_to(sent, 5)  # raw UTF-8 above, under 64 KiB
         assert reply.value["action"] == action
         assert not client.violations
     finally:

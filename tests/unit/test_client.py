@@ -264,7 +264,9 @@ async def test_origin_is_shown_in_the_transcript(base_url: str) -> None:
 
 
 async def test_violations_are_recorded_on_the_frame(base_url: str, contract: Contract) -> None:
-    session = ProtocolSession(ProtocolSpec.build(contract), validate=FrameValidator(contract).validate)
+    session = ProtocolSession(
+        ProtocolSpec.build(contract), validate=FrameValidator(contract).validate
+    )
     ws = await WsClient.open(f"{base_url}/ws/", session=session, timeout=TIMEOUT)
     bad = {"type": "error", "error_code": "OOPS", "message": "m", "timestamp": 1}
     good = {"type": "heartbeat_response", "timestamp": "t", "server_time": 1.5}
