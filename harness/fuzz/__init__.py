@@ -7,12 +7,17 @@ One module per job, lowest layer first:
     strategies   Hypothesis strategies for *valid* client messages, from the schemas
     mutations    strategies for *invalid* frames: wrong types, huge, deep, unicode, binary...
     properties   pure checks of an observed exchange -> findings (no I/O)
-    driver       the I/O: one event loop and one reused connection per test module
+    driver       the I/O: one event loop and one reused connection per test module; routes
+                 by x-auth role, users from the config, sessions from harness.protocol
     reproducer   a one-line command that replays a failing frame
     stateful     a RuleBasedStateMachine checking who receives which push
     security     origin, token, path, size, burst and slowloris checks -> verdicts
     profiles     the ci / thorough / replay Hypothesis profiles and the example database
     fixtures     pytest fixtures wiring the above to the harness plugin
+
+Every connection is judged by the protocol core (``harness.protocol``: the hello, the
+confirmation, liveness, which reply answers which request); no module here names a route,
+message or field of any particular service.
 
 Nothing here is imported by ``harness.pytest_plugin`` eagerly: Hypothesis is an optional
 dependency (the ``fuzz`` extra).

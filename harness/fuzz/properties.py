@@ -1,8 +1,11 @@
 """Checks of one observed exchange against the contract: pure functions returning findings.
 
-The driver sends a ``Payload`` and records an ``Exchange`` (the frames that answered it, and
-how the connection ended); ``evaluate`` runs every check in ``CHECKS`` and returns a
-``Verdict``. Checks never do I/O, so they are unit-testable with hand-made exchanges.
+The driver sends a ``Payload`` and records an ``Exchange`` (the protocol session's events for
+the frames that answered it, and how the connection ended); ``evaluate`` runs every check in
+``CHECKS`` and returns a ``Verdict``. Which reply answers the payload, what an error frame's
+code is and which frames break their schema are the session's judgements; the checks only
+compare them with the payload's ``Expectation``. Checks never do I/O, so they are
+unit-testable with frames fed through a ``ProtocolSession``.
 
 Known differences between a server and its contract can be declared as ``Deviation``s (a data
 file, see ``load_deviations``): they are tolerated only in answers to *invalid* input, and are

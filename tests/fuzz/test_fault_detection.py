@@ -1,9 +1,13 @@
-"""Proof that the fuzz and security suite catches the reference target's faults.
+"""Proof that the fuzz and security suite catches the reference target's faults, and that
+nothing of the reference service is hard-wired into it.
 
 For each fault in ``faults.yaml``, run ``pytest tests/fuzz -m "(fuzz or security) and not
 slow"`` in a subprocess against a target started with ``TARGET_FAULTS=<fault>`` (ci profile,
 no cache, a fresh example database), and assert that it exits non-zero and that the listed
 test is among the failures (read from ``--junitxml``); the clean run must pass entirely.
+Each run is made twice: with the reference protocol, and with every route, message and
+field renamed (the target's ``renamed`` dialect, with the contract and config renamed to
+match), so the suite can only pass by taking its names from the contract and the config.
 This module is ``slow`` and excludes itself from the runs it starts.
 """
 
@@ -17,6 +21,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from harness.bundled import DEFAULT_CONFIG, DEFAULT_CONTRACT, bundled
 
 HERE = Path(__file__).parent
 EXPECTED: dict[str, list[str]] = yaml.safe_load((HERE / "faults.yaml").read_text())
@@ -35,9 +41,29 @@ def _failures(junit: Path) -> set[str]:
     return failed
 
 
+@pytest.fixture(scope="module")
+def renamed_config(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
+    """The bundled contract and config with every reference name renamed, on disk."""
+    from target.dialect import rename_config, rename_contract
+
+    folder = tmp_path_factory.mktemp("renamed")
+    contract = folder / "renamed.asyncapi.yaml"
+    original = yaml.safe_load(Path(bundled(DEFAULT_CONTRACT)).read_text())
+    contract.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
+    reference = yaml.safe_load(Path(bundled(DEFAULT_CONFIG)).read_text())
+    config = rename_config(reference, contract=str(contract))
+    config["target"]["cwd"] = str(request.config.rootpath)
+    path = folder / "renamed.config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 @pytest.mark.parametrize("fault", sorted(EXPECTED))
+@pytest.mark.parametrize("dialect", ["reference", "renamed"])
 def test_fuzz_suite_detects_fault(
-    fault: str, tmp_path: Path, request: pytest.FixtureRequest
+    dialect: str, fault: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     if request.config.getoption("ws_url", None) or request.config.getoption("ws_command", None):
         pytest.skip("faults exist only in the reference target started by the process backend")
@@ -53,6 +79,8 @@ def test_fuzz_suite_detects_fault(
     ]  # fmt: skip
     if fault != "clean":
         command += ["--ws-env", f"TARGET_FAULTS={fault}"]
+    if dialect == "renamed":
+        command += ["--ws-config", str(request.getfixturevalue("renamed_config"))]
     started = time.monotonic()
     run = subprocess.run(
         command, cwd=request.config.rootpath, capture_output=True, text=True, timeout=RUN_TIMEOUT
@@ -60,7 +88,8 @@ def test_fuzz_suite_detects_fault(
     seconds = time.monotonic() - started
     failed = _failures(junit) if junit.exists() else set()
     summary = (
-        f"{fault}: exit {run.returncode} in {seconds:.0f}s; failed: {sorted(failed) or 'none'}"
+        f"{fault} ({dialect}): exit {run.returncode} in {seconds:.0f}s; "
+        f"failed: {sorted(failed) or 'none'}"
     )
     print(summary)
     tail = "\n".join(run.stdout.splitlines()[-30:])
