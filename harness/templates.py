@@ -72,3 +72,18 @@ def for_user(value: Any, user: Any) -> Any:
         return None if user is None else dotted({"user": user}, expression)
 
     return resolve(value, look)
+
+
+SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a {slot} in a pattern such as x-roles'
+
+
+def split(pattern: str, value: str) -> dict[str, str] | None:
+    """``{resource}.{action}`` against ``grades.view`` -> {"resource": ..., "action": ...};
+    None when ``value`` does not fit or the pattern has no slot."""
+    if not SLOT.search(pattern):
+        return None
+    regex = ""
+    for index, part in enumerate(SLOT.split(pattern)):
+        regex += re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
+    match = re.fullmatch(regex, value)
+    return match.groupdict() if match else None

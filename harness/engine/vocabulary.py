@@ -27,9 +27,7 @@ from typing import Any
 from harness.config import HarnessConfig
 from harness.contract import Contract
 from harness.contract.model import Message, Route
-
-_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
+from harness.templates import split
 
 # The x-roles the bundled scenarios use; a contract without one skips those scenarios.
 ROLES = ("hello", "liveness", "permission", "subscribe", "unsubscribe")
@@ -185,7 +183,7 @@ class Vocabulary:
                     "declare one under another user's permissions"
                 )
             permission = lacking[0]
-        slots = _split(pattern, permission)
+        slots = split(pattern, permission)
         if slots is None:
             raise Unresolved(
                 f"permission {permission!r} does not fit x-roles.permission.pattern {pattern!r}"
@@ -199,18 +197,6 @@ class Vocabulary:
         if limit is None:
             raise Unresolved("the contract declares no x-limits.max_message_bytes")
         return limit + 1 if name == "over_limit" else limit
-
-
-def _split(pattern: str, value: str) -> dict[str, str] | None:
-    """``{resource}.{action}`` against ``grades.view`` -> {"resource": ..., "action": ...}."""
-    names = _SLOT.findall(pattern)
-    if not names:
-        return None
-    regex = ""
-    for index, part in enumerate(_SLOT.split(pattern)):
-        regex += re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
-    match = re.fullmatch(regex, value)
-    return match.groupdict() if match else None
 
 
 def _matches(route: Route, path: str) -> bool:

@@ -292,7 +292,7 @@ class FuzzDriver:
         # Every example ends with the probe's reply, so nothing earlier is still owed an
         # answer: start each example with an empty inbox and no pending requests.
         self.client.inbox.clear()
-        self.client.session.pending.clear()
+        self.client.session.forget()
         return self.client
 
     async def _exchange(self, payload: Payload) -> Exchange:

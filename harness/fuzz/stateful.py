@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +51,7 @@ from harness.fuzz.driver import (
 )
 from harness.protocol import Event, Push, fill, matching
 from harness.push import Audience, PushRequest
+from harness.templates import SLOT, split
 
 #: Extra pushes are watched for this long after the expected ones arrived (seconds).
 SETTLE = 0.2
@@ -61,7 +61,6 @@ MIN_OPEN = 2  # the initial anonymous and user connections stay, so every push h
 SUBSCRIBE, UNSUBSCRIBE, CHECK = "subscribe", "unsubscribe", "permission"
 #: A slot value no configured permission uses, for a permission nobody holds.
 NOBODY = "ws-harness-nobody"
-_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 # -- the pure model ---------------------------------------------------------------------
@@ -103,23 +102,12 @@ def push_data(contract: Contract, push_type: str, trace_field: str, trace: str) 
     return data
 
 
-def split_permission(pattern: str, permission: str) -> dict[str, str] | None:
-    """The slots of ``permission`` by the role's ``pattern`` (``{a}.{b}``)."""
-    regex = ""
-    for index, part in enumerate(_SLOT.split(pattern)):
-        regex += re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
-    if not _SLOT.search(pattern):
-        return None
-    found = re.fullmatch(regex, permission)
-    return found.groupdict() if found else None
-
-
 def permissions_to_check(config: HarnessConfig, pattern: str) -> list[str]:
     """Every configured permission that fits ``pattern``, and one that nobody holds."""
     held = {p for user in config.users.values() for p in user.permissions}
-    fitting = sorted(p for p in held if split_permission(pattern, p) is not None)
-    nobody = _SLOT.sub(NOBODY, pattern)
-    if split_permission(pattern, nobody) is not None and nobody not in held:
+    fitting = sorted(p for p in held if split(pattern, p) is not None)
+    nobody = SLOT.sub(NOBODY, pattern)
+    if split(pattern, nobody) is not None and nobody not in held:
         fitting.append(nobody)
     return fitting
 
@@ -299,7 +287,7 @@ class PushMachine(RuleBasedStateMachine):
     def check_permission(self, name: str, data: st.DataObject) -> None:
         """The answer follows the connection's identity (anonymous holds nothing)."""
         permission = data.draw(st.sampled_from(self.permissions), label="permission")
-        slots = split_permission(self.pattern, permission) or {}
+        slots = split(self.pattern, permission) or {}
         user = self.live[name].user
         self._round_trip(name, CHECK, {**slots, "granted": bool(user and user.holds(permission))})
 

@@ -121,6 +121,8 @@ class ProtocolSession:
         message_type = message.get(self.spec.type_field) if isinstance(message, Mapping) else None
         replies = self.spec.reply_types(message_type)
         correlation = None
+        if not isinstance(message_type, str):
+            message_type = None  # a list or an object where the type belongs: no known type
         field_name = self.spec.correlation.get(message_type) if message_type else None
         if field_name and isinstance(message, Mapping):
             correlation = message.get(field_name)
@@ -138,6 +140,10 @@ class ProtocolSession:
                 next((r for r in self.pending if not r.expects_reply), self.pending[0])
             )
         return request
+
+    def forget(self) -> None:
+        """Drop every pending request: replies to them will be unexplained from now on."""
+        self.pending.clear()
 
     def liveness(self, at: float | None = None) -> Request:
         """Register the contract's liveness request; raises LookupError if it declares none."""

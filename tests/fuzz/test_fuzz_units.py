@@ -26,7 +26,6 @@ from harness.fuzz.stateful import (
     identities,
     permissions_to_check,
     push_data,
-    split_permission,
 )
 from harness.fuzz.strategies import MessageStrategies
 from harness.protocol import Event, ProtocolSession, ProtocolSpec
@@ -239,15 +238,6 @@ def test_identities_follow_route_auth(contract: Contract) -> None:
     assert Identity("permissions_anonymous", None) in pairs
     assert Identity("permissions_user", "primary") in pairs
     assert Identity("permissions_user", None) not in pairs
-
-
-def test_permissions_split_by_the_roles_pattern() -> None:
-    assert split_permission("{resource}.{action}", "grades.view") == {
-        "resource": "grades",
-        "action": "view",
-    }
-    assert split_permission("{resource}.{action}", "nodot") is None
-    assert split_permission("fixed", "fixed") is None
 
 
 def test_permissions_to_check_include_one_nobody_holds() -> None:

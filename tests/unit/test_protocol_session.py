@@ -334,3 +334,17 @@ def test_no_confirmation_when_the_config_says_null(contract: Any) -> None:
     assert spec.confirmation is None and not session.awaits_confirmation
     event = _one(session.receive_text(_text(kind="welcome", body={})))
     assert isinstance(event, Unexplained)
+
+
+def test_a_type_field_holding_a_list_or_an_object_is_no_known_type(spec: ProtocolSpec) -> None:
+    """Found by fuzzing: such a request must not crash the session."""
+    for odd in (["ask"], {"kind": "ask"}):
+        request = ProtocolSession(spec).send({"kind": odd, "ref": "r"})
+        assert request.type is None and request.replies == ()
+
+
+def test_forget_drops_pending_requests(spec: ProtocolSpec) -> None:
+    session = ProtocolSession(spec)
+    session.liveness(at=0.0)
+    session.forget()
+    assert isinstance(_one(session.receive_text(_text(kind="beat_ack"))), Unexplained)

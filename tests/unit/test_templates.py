@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from harness.config import UserSpec
-from harness.templates import TemplateError, dotted, for_user, resolve
+from harness.templates import TemplateError, dotted, for_user, resolve, split
 
 NAMESPACE: dict[str, Any] = {
     "route": "permissions",
@@ -108,3 +108,12 @@ def test_for_user_fills_user_fields_and_nulls_them_for_anonymous() -> None:
     assert for_user(message, None) == {"type": "connect", "data": {"userId": None}}
     with pytest.raises(TemplateError):
         for_user("${uuid}", None)
+
+
+def test_permissions_split_by_the_roles_pattern() -> None:
+    assert split("{resource}.{action}", "grades.view") == {
+        "resource": "grades",
+        "action": "view",
+    }
+    assert split("{resource}.{action}", "nodot") is None
+    assert split("fixed", "fixed") is None
