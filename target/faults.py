@@ -41,6 +41,95 @@ FAULTS: dict[str, str] = {
     "no_confirmation": "connection_confirmed is never sent.",
     "slow_accept": "The handshake completes only after 3 s.",
     "any_origin": "Origin validation is off: any Origin header is accepted.",
+    # --- extra frames ---------------------------------------------------------------------
+    "extra_reply": (
+        "Every heartbeat_response is sent twice (the handler is wired up twice), so each "
+        "heartbeat or ping gets one reply nobody asked for."
+    ),
+    "hello_gets_error": (
+        "The client's connect hello is not in the handler table: it gets an "
+        "UNKNOWN_MESSAGE_TYPE error instead of no reply."
+    ),
+    # --- missing frames -------------------------------------------------------------------
+    "unknown_type_silent": (
+        "A message whose type is a string the server does not know is dropped silently "
+        "(no UNKNOWN_MESSAGE_TYPE error)."
+    ),
+    "global_skips_anonymous": (
+        "Anonymous connections never join global_notifications, so global pushes miss them."
+    ),
+    # --- wrong message types ----------------------------------------------------------------
+    "wrong_reply_type": (
+        "ping is answered with a 'pong' frame, a type the contract does not document "
+        "(heartbeat still gets heartbeat_response)."
+    ),
+    "denied_as_error": (
+        "A permission the connection lacks is answered with an error frame "
+        "(PERMISSION_DENIED) instead of a permission_check_response with has_permission false."
+    ),
+    # --- wrongly typed, missing or wrong fields ------------------------------------------------
+    "reply_field_type": "heartbeat_response carries server_time as a string, not a number.",
+    "missing_reply_field": "permission_check_response lacks has_permission.",
+    "subscribe_echo_empty": "subscription_confirmed always lists no subscribed_types.",
+    "missing_params_code": (
+        "A permission_check without resource or action fails inside the server (a KeyError): "
+        "INTERNAL_ERROR instead of missing_parameters."
+    ),
+    "confirm_wrong_user": (
+        "connection_confirmed is sent before the token's user is loaded, so users are "
+        "confirmed as anonymous (user_id 0, anonymous_users); their groups are still joined."
+    ),
+    "anonymous_route_keeps_token": (
+        "The anonymous route serves a connection with a valid token as that user instead of "
+        "ignoring the token."
+    ),
+    # --- broken correlation ---------------------------------------------------------------------
+    "request_id_dropped": "permission_check_response carries no request_id at all.",
+    # --- wrong close codes ----------------------------------------------------------------------
+    "forbidden_code": (
+        "Another user's id in the <user_id> route closes 4001 (not authenticated) instead of "
+        "4003 (forbidden)."
+    ),
+    # --- wrong recipients -----------------------------------------------------------------------
+    "push_to_other_user": (
+        "An off-by-one in the notifier: a push to user N also goes to user_<N+1>."
+    ),
+    "role_push_to_all": (
+        "A push to a role is broadcast to global_notifications (everyone online), leaving the "
+        "role filter to the clients."
+    ),
+    "unsubscribe_ignored": (
+        "unsubscribe_notifications is confirmed, but the subscription group is never left, so "
+        "subscribed pushes keep coming."
+    ),
+    "subscription_shared": (
+        "Subscription groups are named notification_<type> without the user id, so a push "
+        "to one user's subscribers reaches every user subscribed to that type."
+    ),
+    # --- duplicate deliveries -------------------------------------------------------------------
+    "duplicate_push": (
+        "Pushes to a user (user_id targets, subscribers included) are sent twice, as when "
+        "both a signal and the view send them."
+    ),
+    # --- connections closed early ----------------------------------------------------------------
+    "close_after_error": "The connection is closed (1000) right after every error frame.",
+    "close_early": (
+        "Every accepted connection is closed (1000) 2.5 s after it opened: a session lifetime "
+        "configured in seconds where minutes were meant."
+    ),
+    "small_size_limit": (
+        "The message size limit is half the documented 64 KiB: frames over 32 KiB close 1009."
+    ),
+    # --- connections kept open when they must close ------------------------------------------
+    "binary_ignored": "Binary frames are ignored instead of closing the connection with 1003.",
+    "no_size_limit": (
+        "The consumer does not enforce the 64 KiB limit: an oversized text frame is served "
+        "instead of closing 1009 (the server's own backstop is at 128 KiB)."
+    ),
+    "owner_route_anonymous": (
+        "The <user_id> route accepts an anonymous connection (as anonymous) instead of "
+        "closing 4001."
+    ),
 }
 
 

@@ -40,6 +40,7 @@ CLOSE_FORBIDDEN = 4003
 
 SLOW_ACCEPT_SECONDS = 3.0
 SLOW_HEARTBEAT_SECONDS = 2.0
+EARLY_CLOSE_SECONDS = 2.5  # the close_early fault's session lifetime
 
 FEATURES = {
     "permission_notifications": True,
@@ -132,16 +133,29 @@ class PermissionConsumer(AsyncWebsocketConsumer):
             logger.debug("refusing %s with %s", self.scope.get("path"), refusal)
             await self.close(code=refusal)
             return
+        if faults.is_active("close_early"):
+            self.lifetime = asyncio.ensure_future(self.close_after(EARLY_CLOSE_SECONDS))
+        if faults.is_active("confirm_wrong_user") and settings.TARGET_CONFIRM_ON == "accept":
+            await self.send_confirmation()  # the defect: before the user's identity is loaded
         if self.user.is_authenticated:
             self.identity = await database_sync_to_async(load_identity)(
                 self.user.pk, self.acting_user_id(self.user)
             )
+        elif faults.is_active("global_skips_anonymous"):
+            self.identity.groups = [n.ANONYMOUS_GROUP]
         for group in self.identity.groups:
             await self.join(group)
         if settings.TARGET_CONFIRM_ON == "accept":
             await self.send_confirmation()
 
+    async def close_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(code=1000)
+
     async def disconnect(self, code: int) -> None:
+        lifetime = getattr(self, "lifetime", None)
+        if lifetime is not None:
+            lifetime.cancel()
         for group in getattr(self, "rooms", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -173,6 +187,8 @@ class PermissionConsumer(AsyncWebsocketConsumer):
             frame = {"type": "error", "error": message}
         frame["timestamp"] = n.now_iso()
         await self.send_frame(frame)
+        if faults.is_active("close_after_error"):
+            await self.close(code=1000)
 
     async def send_confirmation(self) -> None:
         if self.confirmed or faults.is_active("no_confirmation"):
@@ -189,10 +205,15 @@ class PermissionConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
-            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            if not faults.is_active("binary_ignored"):
+                await self.close(code=CLOSE_UNSUPPORTED_DATA)
             return
         limit = settings.TARGET_MAX_MESSAGE_BYTES
-        if len(text_data) > limit or (
+        if faults.is_active("small_size_limit"):
+            limit //= 2
+        if faults.is_active("no_size_limit"):
+            pass  # the defect: the documented limit is not enforced here
+        elif len(text_data) > limit or (
             len(text_data) * 4 > limit and len(text_data.encode()) > limit
         ):
             await self.close(code=CLOSE_MESSAGE_TOO_BIG)
@@ -210,6 +231,14 @@ class PermissionConsumer(AsyncWebsocketConsumer):
             message = dialect.from_wire(message)
         message_type = message.get("type")
         handler_name = self.HANDLERS.get(message_type) if isinstance(message_type, str) else None
+        if message_type == "connect" and faults.is_active("hello_gets_error"):
+            handler_name = None
+        elif (
+            handler_name is None
+            and isinstance(message_type, str)
+            and faults.is_active("unknown_type_silent")
+        ):
+            return  # the defect: an unknown type is dropped without an error
         try:
             if handler_name is None:
                 raise ProtocolError(
@@ -239,12 +268,21 @@ class PermissionConsumer(AsyncWebsocketConsumer):
             return
         if faults.is_active("heartbeat_slow"):
             await asyncio.sleep(SLOW_HEARTBEAT_SECONDS)
-        await self.send_frame(
-            {"type": "heartbeat_response", "timestamp": n.now_iso(), "server_time": time.time()}
-        )
+        reply_type = "heartbeat_response"
+        if message.get("type") == "ping" and faults.is_active("wrong_reply_type"):
+            reply_type = "pong"
+        server_time: Any = time.time()
+        if faults.is_active("reply_field_type"):
+            server_time = str(server_time)
+        frame = {"type": reply_type, "timestamp": n.now_iso(), "server_time": server_time}
+        await self.send_frame(frame)
+        if faults.is_active("extra_reply"):
+            await self.send_frame(dict(frame))
 
     async def handle_permission_check(self, message: dict[str, Any]) -> None:
         resource, action = message.get("resource"), message.get("action")
+        if faults.is_active("missing_params_code"):
+            resource, action = message["resource"], message["action"]  # KeyError: INTERNAL_ERROR
         if not (isinstance(resource, str) and resource and isinstance(action, str) and action):
             raise ProtocolError("missing_parameters", "permission_check needs resource and action")
         request_id = message.get("request_id")
@@ -255,16 +293,21 @@ class PermissionConsumer(AsyncWebsocketConsumer):
         allowed = False
         if self.user.is_authenticated:
             allowed = await database_sync_to_async(has_permission)(self.user.pk, resource, action)
-        await self.send_frame(
-            {
-                "type": "permission_check_response",
-                "request_id": echoed,
-                "resource": resource,
-                "action": action,
-                "has_permission": allowed,
-                "timestamp": n.now_iso(),
-            }
-        )
+        if not allowed and faults.is_active("denied_as_error"):
+            raise ProtocolError("PERMISSION_DENIED", f"permission denied: {resource}.{action}")
+        frame = {
+            "type": "permission_check_response",
+            "request_id": echoed,
+            "resource": resource,
+            "action": action,
+            "has_permission": allowed,
+            "timestamp": n.now_iso(),
+        }
+        if faults.is_active("request_id_dropped"):
+            del frame["request_id"]
+        if faults.is_active("missing_reply_field"):
+            del frame["has_permission"]
+        await self.send_frame(frame)
 
     @staticmethod
     def notification_types(message: dict[str, Any]) -> list[str]:
@@ -279,14 +322,16 @@ class PermissionConsumer(AsyncWebsocketConsumer):
         types = self.notification_types(message)
         for push_type in types:
             await self.join(n.subscription_group(push_type, self.identity.user_id))
+        echoed = [] if faults.is_active("subscribe_echo_empty") else types
         await self.send_frame(
-            {"type": "subscription_confirmed", "subscribed_types": types, "timestamp": n.now_iso()}
+            {"type": "subscription_confirmed", "subscribed_types": echoed, "timestamp": n.now_iso()}
         )
 
     async def handle_unsubscribe(self, message: dict[str, Any]) -> None:
         types = self.notification_types(message)
-        for push_type in types:
-            await self.leave(n.subscription_group(push_type, self.identity.user_id))
+        if not faults.is_active("unsubscribe_ignored"):
+            for push_type in types:
+                await self.leave(n.subscription_group(push_type, self.identity.user_id))
         await self.send_frame(
             {
                 "type": "unsubscription_confirmed",
@@ -312,9 +357,11 @@ class UserPermissionConsumer(PermissionConsumer):
         if base is not None:
             return base
         if not user.is_authenticated:
-            return CLOSE_NOT_AUTHENTICATED
+            return None if faults.is_active("owner_route_anonymous") else CLOSE_NOT_AUTHENTICATED
         if user.pk != self.path_user_id() and not faults.is_active("cross_user"):
-            return CLOSE_FORBIDDEN
+            return (
+                CLOSE_NOT_AUTHENTICATED if faults.is_active("forbidden_code") else CLOSE_FORBIDDEN
+            )
         return None
 
     def acting_user_id(self, user: Any) -> int:
@@ -326,6 +373,8 @@ class AnonymousPermissionConsumer(PermissionConsumer):
     """``^ws/permissions/anonymous/?$``: always anonymous; any token is ignored."""
 
     def acting_user(self) -> Any:
+        if faults.is_active("anonymous_route_keeps_token"):
+            return super().acting_user()
         return AnonymousUser()
 
     def refusal(self, user: Any) -> int | None:

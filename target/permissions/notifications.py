@@ -56,6 +56,8 @@ def django_group(group_id: int) -> str:
 
 
 def subscription_group(push_type: str, user_id: int) -> str:
+    if faults.is_active("subscription_shared"):
+        return f"notification_{push_type}"  # the defect: one group for every user
     return f"notification_{push_type}_{user_id}"
 
 
@@ -186,6 +188,13 @@ async def send(request: NotifyRequest) -> list[str]:
     recipients = list(groups)
     if request.user_id is not None and faults.is_active("leak_to_anonymous"):
         recipients.append(ANONYMOUS_GROUP)  # the defect: user pushes reach anonymous sockets
+    user_target = request.user_id is not None and not request.subscribers
+    if user_target and faults.is_active("push_to_other_user"):
+        recipients.append(user_group(request.user_id + 1))  # the defect: an off-by-one
+    if request.role is not None and faults.is_active("role_push_to_all"):
+        recipients = [GLOBAL_GROUP]  # the defect: the role filter is left to the clients
+    if request.user_id is not None and faults.is_active("duplicate_push"):
+        recipients = recipients * 2  # the defect: sent by the signal and by the view
     for group in recipients:
         await layer.group_send(group, message)
     logger.debug("push %s -> %s", request.type, recipients)
