@@ -14,7 +14,6 @@ the text rendered here), so correlation and reply matching stay the session's.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -67,16 +66,3 @@ def type_of(message: Any, type_field: str) -> str | None:
     """The message's type (the value of the contract's type field), if it has one."""
     value = message.get(type_field) if isinstance(message, Mapping) else None
     return value if isinstance(value, str) else None
-
-
-_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def split_slots(pattern: str, value: str) -> dict[str, str] | None:
-    """A role's split pattern against a value: ``{resource}.{action}`` and ``a.b`` give
-    ``{"resource": "a", "action": "b"}``; None when the value does not fit."""
-    regex = ""
-    for index, part in enumerate(_SLOT.split(pattern)):
-        regex += re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)"
-    match = re.fullmatch(regex, value)
-    return match.groupdict() if match else None

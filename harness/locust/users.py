@@ -51,7 +51,7 @@ from locust.user.users import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 from harness.config import UserSpec
 from harness.errors import ConfigError, HarnessError
 from harness.locust.context import RunContext
-from harness.locust.frames import FrameTemplate, split_slots, type_of
+from harness.locust.frames import FrameTemplate, type_of
 from harness.locust.options import ANONYMOUS
 from harness.locust.plugin import install
 from harness.locust.pushes import GLOBAL, ConnectionRecord, Trace, user_audience
@@ -69,7 +69,7 @@ from harness.protocol import (
 )
 from harness.protocol.matching import field_at, mismatches
 from harness.push import PushRequest, PushUnavailable
-from harness.templates import TemplateError
+from harness.templates import TemplateError, split
 
 install(events)
 
@@ -240,7 +240,7 @@ class WebSocketUser(User):
         it (the session correlates it) and match the role's ``reply`` template."""
         role = self.context.role(PERMISSION_ROLE)
         pattern = str(role.get("pattern", ""))
-        slots = split_slots(pattern, permission) if pattern else {}
+        slots = split(pattern, permission) if pattern else {}
         if slots is None:
             raise ConfigError(
                 f"permission {permission!r} does not fit x-roles.{PERMISSION_ROLE}.pattern "
@@ -309,11 +309,10 @@ class WebSocketUser(User):
         return False
 
     def _give_up(self, request: Request) -> None:
-        """The request failed: the session must not match a later reply to it."""
-        session = self.session
-        if session is not None:
-            with contextlib.suppress(ValueError):
-                session.pending.remove(request)
+        """The request failed: the session must not match a later reply to it (requests go
+        one at a time, so the session forgets every pending one)."""
+        if self.session is not None:
+            self.session.forget()
 
     # ------------------------------------------------------------ frames
     def _send_text(self, name: str, started: float, text: str) -> bool:

@@ -41,6 +41,8 @@ async def _echo(websocket) -> None:  # type: ignore[no-untyped-def]
         if message == "server-ping":
             await websocket.ping(b"srv")
             continue
+        if message.startswith("slow "):  # echoed 2 ms later
+            await asyncio.sleep(0.002)
         await websocket.send(message)
 
 

@@ -16,7 +16,7 @@ from harness.config import UserSpec, load_config
 from harness.contract import load_contract
 from harness.errors import ConfigError
 from harness.locust.context import RunContext
-from harness.locust.frames import FrameTemplate, split_slots, type_of
+from harness.locust.frames import FrameTemplate, type_of
 from harness.locust.options import LoadOptions
 from harness.locust.pushes import Trace
 from harness.protocol import ProtocolSession, ProtocolSpec, Reply
@@ -56,11 +56,6 @@ def test_a_rendered_frame_is_correlated_by_the_session() -> None:
     [event] = session.receive_value(reply, json.dumps(reply), 1.5)
     assert isinstance(event, Reply) and event.request is request and event.latency == 0.5
     assert type_of(message, spec.type_field) == request.type
-
-
-def test_split_slots() -> None:
-    assert split_slots("{resource}.{action}", "a.b.c") == {"resource": "a", "action": "b.c"}
-    assert split_slots("{resource}:{action}", "a.b") is None
 
 
 def test_trace_round_trip_and_foreign_values() -> None:
