@@ -181,6 +181,8 @@ async def _handshake(
         return HandshakeProbe(
             **base, status=None, error=exc.received, error_kind=_error_kind(exc.received)
         )
+    except ConnectionEnded as exc:  # accepted, then closed before the hello could go out
+        return HandshakeProbe(**base, status=101, close_code=exc.code, close_reason=exc.reason)
     try:
         if not exercise:
             return HandshakeProbe(**base, status=101)

@@ -221,3 +221,45 @@ def test_a_renamed_protocol_is_judged_by_its_contract(
     obs = report["observations"]
     assert obs["heartbeat"] == renamed.liveness_request[renamed.type_field]  # type: ignore[index]
     assert obs["confirmation"] == renamed.confirmation().name  # type: ignore[union-attr]
+
+
+def test_a_server_confirming_after_the_hello(
+    start_server: Callable[[list[str], str], Any], tmp_path: Any, capsys: Any
+) -> None:
+    """A server that confirms only after the client's hello: without a config the doctor
+    warns that nothing came on accept; with `confirmation: {after: connect}` it sends the
+    contract's hello and sees the confirmation (an auth close before the hello is no error)."""
+    port = free_port()
+    start_server(
+        [
+            sys.executable,
+            "-m",
+            "target",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--confirm-on",
+            "connect",
+        ],
+        "target ready",
+    )
+    url = f"ws://127.0.0.1:{port}"
+    code, report = run_doctor(capsys, url)
+    assert code == 0, text(report)
+    assert "no_first_frame" in rules(report, "warning")
+    config = tmp_path / "after-connect.config.yaml"
+    config.write_text("confirmation: {after: connect}\n")
+    code, report = run_doctor(capsys, url, "--config", str(config))
+    assert code == 0, text(report)
+    assert "no_first_frame" not in rules(report, "warning")
+    confirmation = load_contract().confirmation()
+    assert confirmation is not None
+    firsts = [
+        h["first_frame"]
+        for r in report["observations"]["routes"]
+        for h in r["handshakes"]
+        if h["expected"] and h["close_code"] is None
+    ]
+    assert firsts and set(firsts) == {confirmation.name}
