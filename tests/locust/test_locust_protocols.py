@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from locust_support import LOCUSTFILES, REPO, Target, run_locust
+from locust_support import LOCUSTFILES, REPO, Target, run_locust, serve_target
 
 from harness.bundled import DEFAULT_CONFIG, DEFAULT_CONTRACT, bundled
 from harness.config import load_config
@@ -169,3 +170,35 @@ def test_pushes_without_a_trace_field_are_counted_untimed(
     assert report["metrics"][f"WS push {push} (untraced)"]["count"] > 0
     assert f"WS push {push}" not in report["metrics"]
     assert report["pushes_sent"] == 0 and report.get("lost_pushes") is None
+
+
+@pytest.fixture(scope="module")
+def hello_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """The reference target confirming only after the client's hello."""
+    yield from serve_target(tmp_path_factory, "--confirm-on", "connect")
+
+
+def test_users_send_the_hello_when_the_server_confirms_after_it(
+    hello_target: Target, tmp_path: Path
+) -> None:
+    config = yaml.safe_load(Path(bundled(DEFAULT_CONFIG)).read_text())
+    config["confirmation"] = {"after": "connect"}
+    config["contract"] = str(bundled(DEFAULT_CONTRACT))
+    path = tmp_path / "hello.config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    report = run(
+        hello_target,
+        tmp_path,
+        LOCUSTFILES / "heartbeat_latency.py",
+        4,
+        "--ws-config",
+        str(path),
+        "--heartbeat-interval",
+        "0.2",
+        "--max-fail-ratio",
+        "0",
+    )
+    assert report["metrics"]["WS confirm"]["count"] == 4
+    contract = load_contract()
+    liveness = contract.liveness_request[contract.type_field]  # type: ignore[index]
+    assert report["metrics"][f"WS {liveness}"]["count"] > 0
