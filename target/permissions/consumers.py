@@ -32,6 +32,7 @@ from target.permissions.models import has_permission, role_of
 
 logger = logging.getLogger(__name__)
 
+CLOSE_NORMAL = 1000
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
@@ -150,7 +151,7 @@ class PermissionConsumer(AsyncWebsocketConsumer):
 
     async def close_after(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        await self.close(code=1000)
+        await self.close(code=CLOSE_NORMAL)
 
     async def disconnect(self, code: int) -> None:
         lifetime = getattr(self, "lifetime", None)
@@ -188,7 +189,7 @@ class PermissionConsumer(AsyncWebsocketConsumer):
         frame["timestamp"] = n.now_iso()
         await self.send_frame(frame)
         if faults.is_active("close_after_error"):
-            await self.close(code=1000)
+            await self.close(code=CLOSE_NORMAL)
 
     async def send_confirmation(self) -> None:
         if self.confirmed or faults.is_active("no_confirmation"):
