@@ -64,8 +64,23 @@ def test_every_bundled_scenario_passes_on_the_renamed_protocol(
     assert f"{total} passed" in output
 
 
+# One fault of each kind (the full catalogue runs with the reference names): CI time.
+RENAMED_FAULTS = [
+    "no_user_route",
+    "heartbeat_silent",
+    "wrong_request_id",
+    "error_shape",
+    "cross_user",
+    "duplicate_push",
+    "extra_reply",
+    "confirm_wrong_user",
+    "forbidden_code",
+    "no_size_limit",
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", RENAMED_FAULTS)
 def test_fault_is_caught_on_the_renamed_protocol(
     fault: str, tmp_path: Path, renamed: tuple[Path, Mapping[str, str]]
 ) -> None:
