@@ -488,3 +488,19 @@ def rename_config(document: Mapping[str, Any], contract: str | None = None) -> d
     if isinstance(push, dict) and "trace_field" in push:
         push["trace_field"] = _name(push["trace_field"])
     return out
+
+
+def write_renamed(folder: Any, contract: Any, config: Any, cwd: str) -> tuple[Any, Any]:
+    """Write the renamed copies of the ``contract`` and ``config`` files into ``folder``
+    (``pathlib.Path``s); the config names the renamed contract and starts the target in
+    ``cwd``. Returns (contract path, config path)."""
+    import yaml
+
+    contract_path = folder / "renamed.asyncapi.yaml"
+    original = yaml.safe_load(contract.read_text())
+    contract_path.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
+    renamed = rename_config(yaml.safe_load(config.read_text()), contract=str(contract_path))
+    renamed["target"]["cwd"] = cwd
+    config_path = folder / "renamed.config.yaml"
+    config_path.write_text(yaml.safe_dump(renamed, sort_keys=False))
+    return contract_path, config_path

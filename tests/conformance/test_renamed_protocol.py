@@ -13,14 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-import yaml
 from conformance_support import FAULTS, assert_caught, run_conformance
 
 from harness.bundled import DEFAULT_CONFIG, DEFAULT_CONTRACT, bundled, scenarios_dir
 from harness.config import load_config
 from harness.contract import load_contract
 from harness.engine import load_scenarios
-from target.dialect import rename_config, rename_contract
+from target.dialect import write_renamed
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = sorted(scenarios_dir().glob("**/*.scenarios.yaml"))
@@ -29,16 +28,12 @@ BUNDLED = sorted(scenarios_dir().glob("**/*.scenarios.yaml"))
 @pytest.fixture(scope="module")
 def renamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Mapping[str, str]]:
     """The renamed contract and config on disk, and old name -> new name for test ids."""
-    folder = tmp_path_factory.mktemp("renamed")
-    original = yaml.safe_load(Path(bundled(DEFAULT_CONTRACT)).read_text())
-    contract_path = folder / "renamed.asyncapi.yaml"
-    contract_path.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
-    config = rename_config(
-        yaml.safe_load(Path(bundled(DEFAULT_CONFIG)).read_text()), contract=str(contract_path)
+    contract_path, config_path = write_renamed(
+        tmp_path_factory.mktemp("renamed"),
+        Path(bundled(DEFAULT_CONTRACT)),
+        Path(bundled(DEFAULT_CONFIG)),
+        str(REPO),
     )
-    config["target"]["cwd"] = str(REPO)
-    config_path = folder / "renamed.config.yaml"
-    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     old, new = load_contract(), load_contract(contract_path)
     names = dict(zip(old.routes, new.routes, strict=True))
     names.update(zip(old.messages, new.messages, strict=True))

@@ -46,17 +46,14 @@ def renamed_config(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Path:
     """The bundled contract and config with every reference name renamed, on disk."""
-    from target.dialect import rename_config, rename_contract
+    from target.dialect import write_renamed
 
-    folder = tmp_path_factory.mktemp("renamed")
-    contract = folder / "renamed.asyncapi.yaml"
-    original = yaml.safe_load(Path(bundled(DEFAULT_CONTRACT)).read_text())
-    contract.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
-    reference = yaml.safe_load(Path(bundled(DEFAULT_CONFIG)).read_text())
-    config = rename_config(reference, contract=str(contract))
-    config["target"]["cwd"] = str(request.config.rootpath)
-    path = folder / "renamed.config.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    _, path = write_renamed(
+        tmp_path_factory.mktemp("renamed"),
+        Path(bundled(DEFAULT_CONTRACT)),
+        Path(bundled(DEFAULT_CONFIG)),
+        str(request.config.rootpath),
+    )
     return path
 
 

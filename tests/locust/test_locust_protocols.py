@@ -80,18 +80,14 @@ def run(target: Target, folder: Path, locustfile: Path, users: int, *extra: str)
 @pytest.fixture(scope="module")
 def renamed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The renamed contract and a config naming it (users, login and trigger renamed too)."""
-    from target.dialect import rename_config, rename_contract
+    from target.dialect import write_renamed
 
-    folder = tmp_path_factory.mktemp("renamed")
-    contract = folder / "renamed.asyncapi.yaml"
-    original = yaml.safe_load(Path(bundled(DEFAULT_CONTRACT)).read_text())
-    contract.write_text(yaml.safe_dump(rename_contract(original), sort_keys=False))
-    config = rename_config(
-        yaml.safe_load(Path(bundled(DEFAULT_CONFIG)).read_text()), contract=str(contract)
+    _, path = write_renamed(
+        tmp_path_factory.mktemp("renamed"),
+        Path(bundled(DEFAULT_CONTRACT)),
+        Path(bundled(DEFAULT_CONFIG)),
+        str(REPO),
     )
-    config["target"]["cwd"] = str(REPO)
-    path = folder / "renamed.config.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
