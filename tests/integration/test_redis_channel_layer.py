@@ -19,6 +19,7 @@ from harness.auth import TokenProvider
 from harness.client import WsClient
 from harness.config import load_config
 from harness.contract import load_contract
+from harness.protocol import ProtocolSession, ProtocolSpec
 from harness.push import PushRequest, PushTrigger
 from harness.targets import Target, TargetOptions, make_target
 from harness.targets.ports import free_port, port_accepts
@@ -97,21 +98,25 @@ async def test_a_push_through_one_server_reaches_a_client_of_the_other(
         await anonymous.close()
 
 
+async def open_anonymous(target: Target) -> WsClient:
+    """A confirmed anonymous connection whose session knows the contract's liveness reply."""
+    session = ProtocolSession(ProtocolSpec.build(load_contract(), load_config()))
+    client = await WsClient.open(target.info.ws_url + "/ws/permissions/anonymous/", session=session)
+    await client.confirmed(5)
+    return client
+
+
 async def test_heartbeats_under_load_keep_connections_open(
     two_servers: tuple[Target, Target],
 ) -> None:
     """100 connections x 20 heartbeats on the redis layer: every reply arrives, nothing closes 1011."""
     first, _ = two_servers
-    contract = load_contract()
 
     async def one_connection() -> None:
-        client = await WsClient.open(first.info.ws_url + "/ws/permissions/anonymous/")
+        client = await open_anonymous(first)
         try:
-            await client.next_of_type("connection_confirmed", 5)
             for _ in range(20):
-                await client.round_trip(
-                    dict(contract.liveness_request or {}), "heartbeat_response", 5
-                )
+                await client.alive(5)
         finally:
             await client.close()
 
@@ -125,11 +130,10 @@ async def test_an_idle_connection_survives_the_layers_blocking_wait(
     """Idle longer than channels_redis's 5 s BZPOPMIN: redis-py 8's default 5 s read timeout
     used to kill the consumer's receive loop and close the connection 1011."""
     first, _ = two_servers
-    client = await WsClient.open(first.info.ws_url + "/ws/permissions/anonymous/")
+    client = await open_anonymous(first)
     try:
-        await client.next_of_type("connection_confirmed", 5)
         await asyncio.sleep(6.5)
-        await client.round_trip({"type": "heartbeat"}, "heartbeat_response", 5)
+        await client.alive(5)
         assert not client.closed
     finally:
         await client.close()
