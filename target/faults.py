@@ -130,6 +130,16 @@ FAULTS: dict[str, str] = {
         "The <user_id> route accepts an anonymous connection (as anonymous) instead of "
         "closing 4001."
     ),
+    # --- the doctor's cases (deny_unrouted is still a refusal: no scenario fails) -----
+    "deny_unrouted": (
+        "A catch-all route refuses every path no other route matches (its consumer closes "
+        "before accept, so Daphne answers HTTP 403) instead of URLRouter's HTTP 500."
+    ),
+    "no_channel_layer": (
+        "The consumers find no channel layer, as in a project without CHANNEL_LAYERS: "
+        "connect() accepts, then raises AttributeError on group_add, so every connection "
+        "not refused for auth closes 1011 right after accept and the server logs the exception."
+    ),
 }
 
 

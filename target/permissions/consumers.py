@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from channels import DEFAULT_CHANNEL_LAYER
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -42,6 +43,7 @@ CLOSE_FORBIDDEN = 4003
 SLOW_ACCEPT_SECONDS = 3.0
 SLOW_HEARTBEAT_SECONDS = 2.0
 EARLY_CLOSE_SECONDS = 2.5  # the close_early fault's session lifetime
+NO_SUCH_LAYER = "no_channel_layer"  # an alias CHANNEL_LAYERS does not declare
 
 FEATURES = {
     "permission_notifications": True,
@@ -99,6 +101,11 @@ class PermissionConsumer(AsyncWebsocketConsumer):
         "subscribe_notifications": "handle_subscribe",
         "unsubscribe_notifications": "handle_unsubscribe",
     }
+
+    @property  # type: ignore[override]
+    def channel_layer_alias(self) -> str:
+        """The no_channel_layer fault names an alias CHANNEL_LAYERS lacks: no layer at all."""
+        return NO_SUCH_LAYER if faults.is_active("no_channel_layer") else DEFAULT_CHANNEL_LAYER
 
     # ----------------------------------------------------------------- who may connect
     def acting_user(self) -> Any:
@@ -345,6 +352,13 @@ class PermissionConsumer(AsyncWebsocketConsumer):
     async def notification_push(self, event: dict[str, Any]) -> None:
         """Channel-layer handler for ``notification.push``: forward the push frame as is."""
         await self.send_frame(event["payload"])
+
+
+class UnroutedConsumer(AsyncWebsocketConsumer):
+    """The deny_unrouted fault's catch-all route: closes before accept (Daphne: HTTP 403)."""
+
+    async def connect(self) -> None:
+        await self.close()
 
 
 class UserPermissionConsumer(PermissionConsumer):

@@ -1,4 +1,4 @@
-"""WebSocket URL patterns, built from the active faults (two faults remove or narrow routes).
+"""WebSocket URL patterns, built from the active faults (three faults change the routes).
 
 In the renamed dialect (``target/dialect.py``) the same patterns are served with their path
 segments renamed (``^ws/permissions/$`` -> ``^rt/grants/$``); the old paths are not routes then.
@@ -14,6 +14,7 @@ from target import dialect, faults
 from target.permissions.consumers import (
     AnonymousPermissionConsumer,
     PermissionConsumer,
+    UnroutedConsumer,
     UserPermissionConsumer,
 )
 
@@ -38,4 +39,6 @@ def build_websocket_urlpatterns(
         patterns.append(
             re_path(path(r"^ws/permissions/(?P<user_id>\d+)/$"), UserPermissionConsumer.as_asgi())
         )
+    if "deny_unrouted" in active:
+        patterns.append(re_path(r"", UnroutedConsumer.as_asgi()))  # matches any path: last
     return patterns

@@ -183,6 +183,23 @@ async def test_any_origin() -> None:
         await comm.disconnect()
 
 
+async def test_deny_unrouted() -> None:
+    with target_app("deny_unrouted") as app:
+        connected, code = await communicator(app, "/ws/elsewhere/").connect()
+        assert (connected, code) == (False, 1000)  # closed before accept: Daphne answers 403
+        comm, _ = await open_confirmed(app, ANON)  # declared routes still win
+        await comm.disconnect()
+
+
+async def test_no_channel_layer() -> None:
+    with target_app("no_channel_layer") as app:
+        comm = communicator(app, ANON)
+        connected, _ = await comm.connect()
+        assert connected
+        with pytest.raises(AttributeError, match="group_add"):
+            await comm.receive_output(1)
+
+
 async def test_faults_combine() -> None:
     with target_app("heartbeat_silent", "error_shape") as app:
         comm, _ = await open_confirmed(app, ANON)
