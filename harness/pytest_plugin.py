@@ -33,6 +33,8 @@ _OPTIONS: list[tuple[str, str]] = [
     ("--ws-fuzz-profile", "fuzz tests: Hypothesis profile, ci, thorough or replay (default: ci)"),
     ("--ws-fuzz-db", "fuzz tests: Hypothesis example database directory"),
     ("--ws-fuzz-deviations", "fuzz tests: YAML of known contract deviations to tolerate"),
+    ("--ws-report", "write the conformance report as one self-contained HTML file here"),
+    ("--ws-report-json", "write the conformance report as JSON here (the HTML report's data)"),
 ]
 
 
@@ -127,7 +129,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from harness._pytest import collect, fixtures, report, session
+    from harness._pytest import collect, fixtures, report, report_files, session
 
     for marker, text in [
         ("anonymous", "a scenario with an anonymous connection"),
@@ -152,6 +154,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(module, f"ws-harness-{module.__name__.rsplit('.', 1)[-1]}")
     config.pluginmanager.register(report.CoverageMatrix(), "ws-harness-matrix")
     config.pluginmanager.register(report.RootCauses(), "ws-harness-causes")
+    report_files.register(config)
     try:  # the fuzz extra (hypothesis, hypothesis-jsonschema) is optional
         from harness.fuzz import fixtures as fuzz_fixtures
         from harness.fuzz import profiles as fuzz_profiles
