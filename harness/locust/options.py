@@ -9,9 +9,11 @@ import time. Options left unset fall back to the user classes' attributes.
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import ConfigError
 from harness.locust.thresholds import Thresholds
 
 ANONYMOUS = "anonymous"
@@ -26,13 +28,59 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
-def _positive(text: str) -> float:
+def _number(text: str) -> float | None:
+    """``text`` as a finite number, or None (nan and inf are no limits anyone means)."""
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if value <= 0:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _positive(text: str) -> float:
+    value = _number(text)
+    if value is None or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
+    return value
+
+
+# Threshold values: checked when Locust parses the command line (and again when the web UI
+# hands them over as strings), so a wrong one is one "error:" line before anything runs,
+# never a gate that can only fail, or only pass, after the whole test.
+
+
+def _milliseconds(text: str) -> float:
+    value = _number(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a latency in milliseconds >= 0, e.g. 50"
+        )
+    return value
+
+
+def _rate(text: str) -> float:
+    value = _number(text)
+    if value is None or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a rate per second >= 0, e.g. 100")
+    return value
+
+
+def _ratio(text: str) -> float:
+    value = _number(text)
+    if value is None or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a ratio from 0 to 1, e.g. 0.01 for 1 % of requests"
+        )
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 0, e.g. 0")
     return value
 
 
@@ -95,28 +143,29 @@ def add_options(parser: Any) -> None:
     add(
         "--max-p99-heartbeat-ms",
         default=None,
-        type=float,
+        type=_milliseconds,
         metavar="MS",
         help="fail (exit 1) when the p99 of heartbeat() (the contract's liveness request) exceeds this",
     )
     add(
         "--min-connect-rate",
         default=None,
-        type=float,
+        type=_rate,
         metavar="PER_SECOND",
         help="fail when fewer connections per second succeed",
     )
     add(
         "--max-fail-ratio",
         default=None,
-        type=float,
+        type=_ratio,
         metavar="RATIO",
-        help="fail when the share of failed requests exceeds this (0.01 = 1 %%)",
+        help="the share of requests that may fail (0.01 = 1 %%); without it any failed "
+        "request fails the run (exit 1), whatever other thresholds say",
     )
     add(
         "--max-lost-pushes",
         default=None,
-        type=int,
+        type=_count,
         metavar="N",
         help="fail when more pushes than this never arrived",
     )
@@ -141,7 +190,8 @@ class LoadOptions:
     def from_parsed(cls, parsed: Any) -> LoadOptions:
         """From ``environment.parsed_options`` (None or missing attributes: all defaults).
 
-        Values edited in the web UI arrive as strings, hence the conversions here.
+        Values edited in the web UI arrive as strings, hence the conversions here; a wrong
+        one raises ConfigError naming the option.
         """
         if parsed is None:
             return cls()
@@ -150,7 +200,10 @@ class LoadOptions:
             value = getattr(parsed, name, None)
             if value is None or value == "":
                 return None
-            return kind(value)
+            try:
+                return kind(value if kind is str else str(value))
+            except argparse.ArgumentTypeError as exc:
+                raise ConfigError(f"--{name.replace('_', '-')} {exc}") from None
 
         return cls(
             config=get("ws_config"),
@@ -163,9 +216,9 @@ class LoadOptions:
             push_audience=get("push_audience"),
             hdr_json=get("hdr_json"),
             thresholds=Thresholds(
-                max_p99_heartbeat_ms=get("max_p99_heartbeat_ms", float),
-                min_connect_rate=get("min_connect_rate", float),
-                max_fail_ratio=get("max_fail_ratio", float),
-                max_lost_pushes=get("max_lost_pushes", int),
+                max_p99_heartbeat_ms=get("max_p99_heartbeat_ms", _milliseconds),
+                min_connect_rate=get("min_connect_rate", _rate),
+                max_fail_ratio=get("max_fail_ratio", _ratio),
+                max_lost_pushes=get("max_lost_pushes", _count),
             ),
         )

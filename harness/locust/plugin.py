@@ -18,7 +18,7 @@ from harness.locust.context import RunContext
 from harness.locust.hdr import Summary
 from harness.locust.options import add_options
 from harness.locust.reports import format_table, install_web_tab, report_paths, write_reports
-from harness.locust.thresholds import Measured, evaluate
+from harness.locust.thresholds import Measured, evaluate, unallowed_failures
 
 REQUEST_TYPE = "WS"  # the request type of WebSocketUser's measurements
 CONNECT_KEY = ("connect", REQUEST_TYPE)
@@ -96,6 +96,8 @@ def measure(environment: Any) -> tuple[list[Summary], Measured]:
         connect_rate=connect_rate(environment.stats),
         fail_ratio=environment.stats.total.fail_ratio,
         lost_pushes=lost,
+        requests=environment.stats.total.num_requests,
+        failures=environment.stats.total.num_failures,
     )
 
 
@@ -118,7 +120,14 @@ def connect_rate(stats: Any) -> float | None:
 
 
 def finish(environment: Any) -> list[str]:
-    """Print and write the figures, apply the thresholds; returns the failed ones."""
+    """Print and write the figures, apply the thresholds, set the exit code; returns the
+    reasons the run failed (failed thresholds, failed requests nothing allows).
+
+    Exit codes: 1 when a threshold fails; Locust's ``--exit-code-on-error`` (default 1) when
+    requests failed and no ``--max-fail-ratio`` is given, whatever other thresholds say;
+    otherwise Locust's own rules (crashed tasks, unhandled greenlet errors), except that
+    failures within ``--max-fail-ratio`` do not fail the run.
+    """
     context = RunContext.of(environment)
     summaries, measured = measure(environment)
     figures = {
@@ -133,17 +142,30 @@ def finish(environment: Any) -> list[str]:
     extras = [f"{name}={value:.4g}" for name, value in figures.items() if value is not None]
     print("ws-harness: " + " ".join(extras), flush=True)
     limits = context.options.thresholds
-    failures = evaluate(limits, measured)
-    for failure in failures:
-        print(f"ws-harness: {failure}", file=sys.stderr, flush=True)
-    if failures:
+    reasons = evaluate(limits, measured)
+    unallowed = unallowed_failures(limits, measured)
+    if unallowed:
+        reasons.append(unallowed)
+    for reason in reasons:
+        print(f"ws-harness: {reason}", file=sys.stderr, flush=True)
+    if unallowed and reasons == [unallowed]:
+        environment.process_exit_code = getattr(environment.parsed_options, "exit_code_on_error", 1)
+    elif reasons:
         environment.process_exit_code = 1
     elif any(value is not None for value in vars(limits).values()):
-        # Thresholds given and met decide the exit code: failed requests are judged by
-        # --max-fail-ratio, not by Locust's "any failure -> 1". Crashed tasks still fail.
-        runner = environment.runner
-        crashed = bool(getattr(runner, "exceptions", None))
-        environment.process_exit_code = 1 if crashed else 0
-        if not crashed:
+        # Every threshold is met and --max-fail-ratio (if given) allowed the failed requests,
+        # which Locust alone would count as errors (exit 1). Crashed tasks still fail.
+        environment.process_exit_code = _locust_exit_code(environment)
+        if environment.process_exit_code == 0:
             print("ws-harness: all thresholds met", flush=True)
-    return failures
+    return reasons
+
+
+def _locust_exit_code(environment: Any) -> int:
+    """Locust's exit code for a run whose failed requests were allowed: its code for crashed
+    tasks (``--exit-code-on-error``) or unhandled greenlet errors (2), else 0."""
+    from locust import log
+
+    if getattr(environment.runner, "exceptions", None):
+        return getattr(environment.parsed_options, "exit_code_on_error", 1)
+    return 2 if log.unhandled_greenlet_exception else 0

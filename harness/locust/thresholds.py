@@ -1,7 +1,9 @@
 """CI gates: compare a run's figures with the ``--max-*`` / ``--min-*`` options (pure).
 
 A threshold that was set but whose figure was never measured fails too (a gate on heartbeat
-p99 must not pass a run in which no heartbeat was answered).
+p99 must not pass a run in which no heartbeat was answered). Failed requests fail a run
+unless ``--max-fail-ratio`` allows them: a latency or rate gate that is met says nothing
+about the requests that failed (``unallowed_failures``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class Measured:
     connect_rate: float | None
     fail_ratio: float
     lost_pushes: int | None
+    requests: int = 0  # Locust's total request count, failures included
+    failures: int = 0
 
 
 def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
@@ -62,3 +66,15 @@ def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
         elif not within(value, limit):
             failures.append(f"threshold {option} {limit:g} failed: measured {value:.4g}{unit}")
     return failures
+
+
+def unallowed_failures(limits: Thresholds, measured: Measured) -> str | None:
+    """The message failing a run whose requests failed when no ``--max-fail-ratio`` allows
+    any (None: nothing failed, or the ratio decides, in ``evaluate``)."""
+    if limits.max_fail_ratio is not None or measured.failures <= 0:
+        return None
+    return (
+        f"{measured.failures} of {measured.requests} requests failed (fail ratio "
+        f"{measured.fail_ratio:.4g}) and no --max-fail-ratio allows any: fix the failures, "
+        "or pass --max-fail-ratio RATIO (e.g. 0.01) to tolerate some"
+    )

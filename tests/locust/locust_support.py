@@ -1,5 +1,6 @@
 """Helpers and fixtures for the Locust tests: a real ``websockets`` echo server in a thread,
-the reference target in a subprocess, and a bounded runner for ``locust`` command lines.
+a loopback server that fails one heartbeat in four, the reference target in a subprocess,
+and a bounded runner for ``locust`` command lines.
 
 Every wait is a multiple of ``TIMEOUT`` (scaled by WS_HARNESS_TIMEOUT_FACTOR for slow CI).
 """
@@ -7,6 +8,9 @@ Every wait is a multiple of ``TIMEOUT`` (scaled by WS_HARNESS_TIMEOUT_FACTOR for
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import json
 import os
 import re
 import subprocess
@@ -16,8 +20,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+
+from harness.config import load_config
+from harness.contract import load_contract
+from harness.protocol import ProtocolSpec
 
 TIMEOUT = 10.0 * float(os.environ.get("WS_HARNESS_TIMEOUT_FACTOR", "1"))
 REPO = Path(__file__).resolve().parents[2]
@@ -49,19 +59,57 @@ async def _echo(websocket) -> None:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def echo_server() -> Iterator[EchoServer]:
     """A ``websockets`` server on 127.0.0.1:0: echoes, closes on request, 404 on /missing."""
-    from websockets.asyncio.server import serve
-
-    ready = threading.Event()
-    state: dict[str, object] = {}
 
     def process_request(connection, request):  # type: ignore[no-untyped-def]
         if request.path == "/missing":
             return connection.respond(404, "no such route\n")
         return None
 
+    yield from serve_in_thread(_echo, process_request)
+
+
+FLAKY_EVERY = 4  # the flaky server answers every 4th liveness request with an error frame
+
+
+async def _flaky(spec: ProtocolSpec, websocket) -> None:  # type: ignore[no-untyped-def]
+    """The bundled contract's anonymous side, but one liveness reply in ``FLAKY_EVERY`` is an
+    error frame."""
+    kind = spec.type_field
+    assert spec.liveness is not None and spec.confirmation and spec.error_message
+    liveness = spec.liveness[kind]
+    (reply,) = spec.reply_types(liveness)
+    await websocket.send(json.dumps({kind: spec.confirmation, "data": {"user_id": 0}}))
+    beats = 0
+    with contextlib.suppress(ConnectionClosed):  # users leave without waiting at a stop
+        async for message in websocket:
+            if json.loads(message).get(kind) != liveness:
+                continue
+            beats += 1
+            frame = {kind: reply, "timestamp": "0", "server_time": 0.0}
+            if beats % FLAKY_EVERY == 0:
+                code = spec.error_code_field or "code"
+                frame = {kind: spec.error_message, code: "INTERNAL_ERROR"}
+            await websocket.send(json.dumps(frame))
+
+
+@pytest.fixture(scope="module")
+def flaky_server() -> Iterator[EchoServer]:
+    """Confirms anonymous connections; answers 3 liveness requests in 4, errors the 4th."""
+    spec = ProtocolSpec.build(load_contract(), load_config())
+    yield from serve_in_thread(functools.partial(_flaky, spec))
+
+
+def serve_in_thread(handler: Any, process_request: Any = None) -> Iterator[EchoServer]:
+    """Serve ``handler`` with ``websockets`` on 127.0.0.1:0 in a thread until the generator
+    is closed."""
+    from websockets.asyncio.server import serve
+
+    ready = threading.Event()
+    state: dict[str, object] = {}
+
     async def main() -> None:
         stop = asyncio.Event()
-        async with serve(_echo, "127.0.0.1", 0, process_request=process_request) as server:
+        async with serve(handler, "127.0.0.1", 0, process_request=process_request) as server:
             state["port"] = server.sockets[0].getsockname()[1]
             state["loop"] = asyncio.get_running_loop()
             state["stop"] = stop
@@ -70,7 +118,7 @@ def echo_server() -> Iterator[EchoServer]:
 
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
-    assert ready.wait(TIMEOUT), "echo server did not start"
+    assert ready.wait(TIMEOUT), "the loopback server did not start"
     loop = state["loop"]
     assert isinstance(loop, asyncio.AbstractEventLoop)
     yield EchoServer(f"ws://127.0.0.1:{state['port']}", loop)

@@ -1,4 +1,4 @@
-"""The pure parts: HDR merge, lost-push accounting, thresholds, option parsing."""
+"""The pure parts: HDR merge, lost-push accounting, thresholds, option parsing and checking."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 
 import pytest
 
+from harness.errors import ConfigError
 from harness.locust.hdr import HdrRecorder
 from harness.locust.options import LoadOptions, add_options
 from harness.locust.pushes import GLOBAL, PushLedger, user_audience
-from harness.locust.thresholds import Measured, Thresholds, evaluate
+from harness.locust.thresholds import Measured, Thresholds, evaluate, unallowed_failures
 
 
 def test_hdr_keeps_microseconds_and_merges_exactly() -> None:
@@ -97,3 +98,62 @@ def test_options_parse_and_fall_back_to_none() -> None:
     assert LoadOptions.from_parsed(None) == LoadOptions()
     with pytest.raises(SystemExit):
         parser.parse_args(["--heartbeat-interval", "-1"])
+
+
+def test_failed_requests_need_a_fail_ratio_that_allows_them() -> None:
+    failed = Measured(
+        p99_heartbeat_ms=1.0,
+        connect_rate=10.0,
+        fail_ratio=0.25,
+        lost_pushes=None,
+        requests=40,
+        failures=10,
+    )
+    met = Thresholds(max_p99_heartbeat_ms=50)
+    assert evaluate(met, failed) == []
+    message = unallowed_failures(met, failed)
+    assert message is not None and message.startswith("10 of 40 requests failed (fail ratio 0.25)")
+    assert "--max-fail-ratio" in message
+    assert unallowed_failures(Thresholds(), failed) == message  # no thresholds: the same rule
+    assert unallowed_failures(Thresholds(max_fail_ratio=0.5), failed) is None  # the ratio decides
+    clean = Measured(p99_heartbeat_ms=1.0, connect_rate=10.0, fail_ratio=0.0, lost_pushes=None)
+    assert unallowed_failures(met, clean) is None
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--max-p99-heartbeat-ms", "-0.5"),
+        ("--max-p99-heartbeat-ms", "inf"),
+        ("--min-connect-rate", "-1"),
+        ("--max-fail-ratio", "1.01"),
+        ("--max-fail-ratio", "nan"),
+        ("--max-lost-pushes", "-2"),
+        ("--max-lost-pushes", "one"),
+    ],
+)
+def test_wrong_threshold_values_are_rejected_where_they_are_read(option: str, value: str) -> None:
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args([f"{option}={value}"])
+    # Values edited in Locust's web UI arrive as strings, past the parser.
+    parsed = argparse.Namespace(**{option.removeprefix("--").replace("-", "_"): value})
+    with pytest.raises(ConfigError, match=f"{option} {value!r}: expected"):
+        LoadOptions.from_parsed(parsed)
+
+
+def test_threshold_values_at_their_bounds_are_accepted() -> None:
+    parser = argparse.ArgumentParser()
+    add_options(parser)
+    parsed = parser.parse_args(
+        [
+            "--max-p99-heartbeat-ms=0",
+            "--min-connect-rate=0",
+            "--max-fail-ratio=1",
+            "--max-lost-pushes=0",
+        ]
+    )
+    assert LoadOptions.from_parsed(parsed).thresholds == Thresholds(0.0, 0.0, 1.0, 0)
+    parsed = parser.parse_args(["--max-fail-ratio=0"])
+    assert LoadOptions.from_parsed(parsed).thresholds.max_fail_ratio == 0.0
