@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.typing import Subprotocol
 
 from harness.contract.validation import Violation
 from harness.protocol import (
@@ -202,6 +203,7 @@ class WsClient:
         label: str = "client",
         origin: str | None = None,
         headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] = (),
         timeout: float = 5.0,
         session: ProtocolSession | None = None,
     ) -> WsClient:
@@ -224,6 +226,8 @@ class WsClient:
                 url,
                 origin=origin,  # type: ignore[arg-type]
                 additional_headers=dict(headers or {}),
+                # offered subprotocols (a token in one, as some apps' auth reads it)
+                subprotocols=[Subprotocol(p) for p in subprotocols] or None,
                 open_timeout=timeout,
                 proxy=None,  # loopback only: never route test traffic through a proxy
                 compression=None,  # frames on the wire are exactly what the transcript shows

@@ -51,3 +51,43 @@ def request_json(
         return status, json.loads(raw) if raw else None
     except ValueError:
         return status, None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Keep a 302 as the answer: a login's session cookie is set on the redirect itself."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_RAW_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def request_raw(
+    method: str,
+    url: str,
+    data: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 5.0,
+) -> tuple[int, list[tuple[str, str]], str]:
+    """(status, headers, text) of one request, redirects not followed (3xx is an answer).
+
+    For logins that answer with cookies (Django's session login). HttpError on 4xx/5xx or
+    no answer, like ``request_json``.
+    """
+    request = urllib.request.Request(url, data=data, method=method)
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with _RAW_OPENER.open(request, timeout=timeout) as response:
+            return response.status, list(response.headers.items()), _text(response.read())
+    except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            return exc.code, list(exc.headers.items()), _text(exc.read())
+        raise HttpError(exc.code, _text(exc.read()), url) from None
+    except OSError as exc:
+        raise HttpError(None, str(getattr(exc, "reason", exc)), url) from None
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")

@@ -1,24 +1,38 @@
-"""Make the server push a notification: through its HTTP endpoint, or a user's Python hook.
+"""Make the server push a notification, the way the deployment's own code does.
 
 A ``PushRequest`` says what to push and to whom, in the contract's terms; the trigger turns
-it into whatever the deployment needs. The HTTP trigger POSTs the config's body template
-for the audience (``push.body``); any other server plugs in a hook.
+it into whatever the deployment needs (``push.method``):
+
+* ``http``: POST the config's body template for the audience to the app's notify endpoint;
+* ``channel_layer``: join the app's own channel layer (channels_redis, its Redis URL) and
+  ``group_send`` the config's message to the config's group names, as the app's signals do;
+  for apps with no HTTP trigger at all;
+* ``command``: run a shell command template (e.g. the app's management command);
+* ``hook``: a user's Python function.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from harness.auth import TokenProvider
-from harness.config import DEFAULT_PUSH_BODIES, HarnessConfig
+from harness.auth import TokenProvider, shell_template
+from harness.config import DEFAULT_PUSH_BODIES, ChannelLayerSpec, HarnessConfig
 from harness.errors import ConfigError
 from harness.hooks import load_hook
 from harness.http import HttpError, request_json
 from harness.templates import resolve
 
 Audience = Literal["user", "role", "global", "subscribers"]
+
+COMMAND_TIMEOUT = 60.0  # seconds a push.command may take
+LAYER_TIMEOUT = 10.0  # seconds one group_send round may take
 
 
 @dataclass(frozen=True)
@@ -27,9 +41,32 @@ class PushRequest:
 
     type: str
     audience: Audience
-    user_id: int | None = None
+    user_id: int | str | None = None
     role: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
+
+    def values(self) -> dict[str, Any]:
+        """What a trigger template may name: ${type} ${data} ${user} ${role} ${audience}."""
+        return {
+            "type": self.type,
+            "data": dict(self.data),
+            "user": self.user_id,
+            "role": self.role,
+            "audience": self.audience,
+        }
+
+    def fill(self, template: Any, where: str, extra: Mapping[str, Any] | None = None) -> Any:
+        """``template`` with this request's values filled in (ConfigError naming ``where``)."""
+        values = {**self.values(), **(extra or {})}
+
+        def look(name: str) -> Any:
+            if name not in values:
+                raise ConfigError(
+                    f"{where}: ${{{name}}} is unknown; use {', '.join(sorted(values))}"
+                )
+            return values[name]
+
+        return resolve(template, look)
 
     def body(self, templates: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The HTTP trigger's JSON body: the config's template for this audience, filled in."""
@@ -38,21 +75,7 @@ class PushRequest:
             raise ConfigError(
                 f"push.body has no template for the {self.audience!r} audience; add one"
             )
-        values = {
-            "type": self.type,
-            "data": dict(self.data),
-            "user": self.user_id,
-            "role": self.role,
-        }
-
-        def look(name: str) -> Any:
-            if name not in values:
-                raise ConfigError(
-                    f"push.body: ${{{name}}} is unknown; use type, data, user or role"
-                )
-            return values[name]
-
-        return dict(resolve(template, look))
+        return dict(self.fill(template, "push.body", {}))
 
 
 class PushUnavailable(Exception):
@@ -76,7 +99,7 @@ class PushTrigger:
         if push.method == "none":
             raise PushUnavailable(
                 f"no push trigger configured in {self.config.source} (push.method: none); "
-                "set push.method to http or hook"
+                "set push.method to http, channel_layer, command or hook"
             )
         if push.method == "hook":
             if not push.hook:
@@ -84,6 +107,13 @@ class PushTrigger:
                     f"{self.config.source}: push.method is hook but push.hook is not set"
                 )
             load_hook(push.hook, "push")(request, self.http_url)
+            return
+        if push.method == "channel_layer":
+            assert push.channel_layer is not None  # the config loader insists
+            send_to_layer(push.channel_layer, request, self.config.source)
+            return
+        if push.method == "command":
+            self._run_command(request)
             return
         headers = {}
         if push.as_user:
@@ -94,3 +124,90 @@ class PushTrigger:
             raise ConfigError(
                 f"push trigger failed: {exc}; check push.path and that push.as_user is staff"
             ) from None
+
+    def _run_command(self, request: PushRequest) -> None:
+        template = self.config.push.command.get(request.audience)
+        if template is None:
+            raise ConfigError(
+                f"{self.config.source}: push.command has no command for the "
+                f"{request.audience!r} audience; add push.command.{request.audience}"
+            )
+        text = shell_template(
+            template, request.values(), f"{self.config.source}: push.command.{request.audience}"
+        )
+        target = self.config.target
+        try:
+            done = subprocess.run(
+                ["/bin/sh", "-c", text],
+                capture_output=True,
+                text=True,
+                timeout=COMMAND_TIMEOUT,
+                cwd=target.cwd,
+                env={**os.environ, **target.env},
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"push.command did not run ({text}): {exc}") from None
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+            raise ConfigError(
+                f"push trigger failed: push.command exited {done.returncode} ({text}): "
+                f"{' | '.join(tail) or 'no output'}"
+            )
+
+
+def layer_message(
+    spec: ChannelLayerSpec, request: PushRequest, source: str
+) -> tuple[list[str], dict[str, Any]]:
+    """The group names and the event ``send_to_layer`` sends for ``request`` (pure)."""
+    where = f"{source}: push.channel_layer"
+    templates = spec.groups.get(request.audience)
+    if templates is None:
+        raise ConfigError(
+            f"{where}.groups has no group for the {request.audience!r} audience; add "
+            f"push.channel_layer.groups.{request.audience}"
+        )
+    now = time.time()
+    extra = {"now_ms": int(now * 1000), "now_iso": datetime.fromtimestamp(now, UTC).isoformat()}
+    groups = [str(request.fill(name, f"{where}.groups", extra)) for name in templates]
+    message = dict(request.fill(spec.message, f"{where}.message", extra))
+    return groups, message
+
+
+def send_to_layer(spec: ChannelLayerSpec, request: PushRequest, source: str) -> None:
+    """``group_send`` ``request`` through the app's Redis channel layer (blocking)."""
+    groups, message = layer_message(spec, request, source)
+    try:
+        from channels_redis.core import RedisChannelLayer
+    except ImportError:
+        raise ConfigError(
+            f"{source}: push.method channel_layer needs channels_redis; install it "
+            "(pip install channels-redis, or ws-harness[target])"
+        ) from None
+
+    async def deliver() -> None:
+        layer = RedisChannelLayer(hosts=[{"address": spec.url}], prefix=spec.prefix)
+        try:
+            for group in groups:
+                await layer.group_send(group, message)
+        finally:
+            await layer.close_pools()
+
+    try:
+        asyncio.run(asyncio.wait_for(deliver(), LAYER_TIMEOUT))
+    except (TypeError, ValueError) as exc:  # channels' name and message checks
+        raise ConfigError(
+            f"{source}: push.channel_layer could not send to {groups}: {exc}; group names may "
+            "hold ASCII letters, digits, '-', '_' and '.' only"
+        ) from None
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"push trigger failed: the channel layer at {spec.url} did not answer ({exc}); "
+            "check push.channel_layer.url and that Redis runs"
+        ) from None
+    except Exception as exc:  # redis-py's own errors (ConnectionError, ResponseError...)
+        if type(exc).__module__.startswith("redis"):
+            raise ConfigError(
+                f"push trigger failed: the channel layer at {spec.url}: {exc}; check "
+                "push.channel_layer.url and that Redis runs"
+            ) from None
+        raise

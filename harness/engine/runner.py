@@ -238,7 +238,8 @@ class _Run:
             token = self.ctx.config.auth.bad_token
         elif plan.token_user is not None:
             token = await asyncio.to_thread(self.ctx.tokens.token, plan.token_user)
-        url = self.ctx.target.ws_url + plan.path + self.ctx.tokens.query(token)
+        shown = self.ctx.tokens.present(token)  # query, header, cookie or subprotocol
+        url = self.ctx.target.ws_url + plan.path + shown.query
         started = time.monotonic()
         try:
             client = await WsClient.open(
@@ -246,6 +247,8 @@ class _Run:
                 transcript=self.transcript,
                 label=step.name,
                 origin=plan.origin,
+                headers=shown.headers,
+                subprotocols=shown.subprotocols,
                 timeout=step.within or self.timeouts.connect,
                 session=self.ctx.session(plan.user),
             )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from harness.auth import Credentials, TokenProvider
 from harness.config import HarnessConfig
 from harness.contract import Contract
 from harness.errors import ConfigError
@@ -63,8 +64,10 @@ def resolve_backend(options: TargetOptions) -> str:
 
 def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe:
     """Probe the configured ready route (default: the first route an anonymous client may
-    open without parameters: x-auth anonymous, then optional)."""
+    open without parameters: x-auth anonymous, then optional); as ``target.ready_user`` when
+    set (for apps where every route needs a login: any route, its owner parameter filled)."""
     name = config.target.ready_route
+    ready_user = config.target.ready_user
     if name is None:
         open_routes = [
             route
@@ -72,21 +75,36 @@ def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe
             for route in contract.routes_with_auth(auth)
             if not route.parameters
         ]
+        if ready_user is not None and not open_routes:
+            open_routes = list(contract.routes.values())
         if not open_routes:
             raise ConfigError(
-                f"{config.source}: set target.ready_route: no route of {contract.source} "
-                "takes an anonymous client without parameters"
+                f"{config.source}: set target.ready_route (and target.ready_user when every "
+                f"route needs a login): no route of {contract.source} takes an anonymous "
+                "client without parameters"
             )
         name = open_routes[0].name
+    user = config.user(ready_user) if ready_user is not None else None
     try:
         route = contract.route(name)
-        path = route.path()
+        values = {}
+        if user is not None and route.owner_parameter:
+            values[route.owner_parameter] = user.user_id
+        path = route.path(**values)
     except KeyError as exc:
         raise ConfigError(f"{config.source}: target.ready_route: {exc.args[0]}") from None
+    login = None
+    if ready_user is not None:
+
+        def login(http_url: str) -> Credentials:
+            return TokenProvider(config, http_url).credentials(ready_user)
+
     return WebSocketProbe(
         path=path,
         spec=ProtocolSpec.build(contract, config),
         attempt_timeout=config.timeouts.connect,
+        user=user,
+        login=login,
     )
 
 

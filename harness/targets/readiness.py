@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from harness.auth import Credentials, LoginFailed
 from harness.client import ConnectionEnded, ExpectationFailed, HandshakeRejected, WsClient
-from harness.config import IdentitySpec
+from harness.config import IdentitySpec, UserSpec
 from harness.errors import PortInUseError, TargetExitedError, TargetNotReadyError
 from harness.http import HttpError, request_json
 from harness.protocol import ProtocolSession, ProtocolSpec
@@ -29,9 +30,9 @@ class NotReady:
     """Why an attempt failed. ``kind`` tells the wait loop whether waiting longer can help."""
 
     reason: str
-    kind: Literal["starting", "refused_upgrade", "no_first_frame", "closed_after_accept"] = (
-        "starting"
-    )
+    kind: Literal[
+        "starting", "refused_upgrade", "no_first_frame", "closed_after_accept", "login_refused"
+    ] = "starting"
     status: int | None = None  # the HTTP status of a refused upgrade
 
 
@@ -41,24 +42,46 @@ class ReadinessProbe(Protocol):
     def __call__(self, info: TargetInfo) -> NotReady | None: ...
 
 
+# Logs a configured user in against the server's HTTP address and returns how its
+# handshake presents the credential (``TokenProvider.credentials``, bound to one user).
+Login = Callable[[str], Credentials]
+
+
 @dataclass(frozen=True)
 class WebSocketProbe:
-    """Ready when a handshake on ``path`` succeeds and the first frame arrives."""
+    """Ready when a handshake on ``path`` succeeds and the first frame arrives.
+
+    ``login``/``user``: when every route needs a login, the probe connects as a configured
+    user (``target.ready_user``); a login that gets no answer means "still starting", one
+    the server refuses is a wrong answer (bad credentials in the config).
+    """
 
     path: str = "/"
     spec: ProtocolSpec = field(default_factory=ProtocolSpec)  # the confirmation convention
     attempt_timeout: float = 2.0
+    user: UserSpec | None = None
+    login: Login | None = None
 
     def __call__(self, info: TargetInfo) -> NotReady | None:
-        return asyncio.run(self._attempt(info))
+        credentials = Credentials()
+        if self.login is not None:
+            try:
+                credentials = self.login(info.http_url)
+            except LoginFailed as exc:
+                kind = "starting" if exc.status is None else "login_refused"
+                return NotReady(str(exc), kind)
+        return asyncio.run(self._attempt(info, credentials))
 
-    async def _attempt(self, info: TargetInfo) -> NotReady | None:
+    async def _attempt(self, info: TargetInfo, credentials: Credentials) -> NotReady | None:
+        user_id = self.user.user_id if self.user is not None else None
         try:
             # Anonymous: a hello's ${user.*} fields are null. The session sends it if needed.
             client = await WsClient.open(
-                info.ws_url + self.path,
+                info.ws_url + self.path + credentials.query,
+                headers=credentials.headers,
+                subprotocols=credentials.subprotocols,
                 timeout=self.attempt_timeout,
-                session=ProtocolSession(self.spec),
+                session=ProtocolSession(self.spec, user_id=user_id, user=self.user),
             )
         except HandshakeRejected as exc:
             kind = "refused_upgrade" if exc.answered else "starting"
@@ -118,9 +141,13 @@ _HINTS = {
     ),
     "closed_after_accept": (
         "the server is running, but its consumer closes every connection on the ready route "
-        "before sending anything: connect() refuses this client (the route needs a login?) "
-        "or raises (a missing CHANNEL_LAYERS setting, a database error); the server log "
-        "below shows the exception"
+        "before sending anything: connect() refuses this client (the route needs a login? "
+        "set target.ready_user to a configured user) or raises (a missing CHANNEL_LAYERS "
+        "setting, a database error); the server log below shows the exception"
+    ),
+    "login_refused": (
+        "the readiness probe logs in as target.ready_user and the server refuses that login; "
+        "check that user's username/password and the auth section of the config"
     ),
 }
 

@@ -91,11 +91,19 @@ def test_bad_push_method(write: Write) -> None:
     assert "push.method is 'carrier-pigeon'" in message
 
 
-def test_user_id_must_be_an_integer(write: Write) -> None:
-    path = write("c.yaml", 'users:\n  x:\n    username: u\n    user_id: "two"\n')
+def test_user_id_must_be_an_integer_or_a_string(write: Write) -> None:
+    path = write("c.yaml", "users:\n  x:\n    username: u\n    user_id: [2]\n")
     message = _error(path)
     assert message.startswith(f"{path}:3:")
-    assert "users.x.user_id must be an integer, got 'two'" in message
+    assert "users.x.user_id must be an integer or a string (a UUID), got [2]" in message
+
+
+def test_user_ids_may_be_uuids(write: Write) -> None:
+    uuid = "6f1c2a9e-0d4b-4c55-9a55-2b8f0c1d3e4f"
+    loaded = load_config(
+        write("c.yaml", f"users:\n  x: {{username: u, user_id: {uuid}}}\n"), environ={}
+    )
+    assert loaded.user("x").user_id == uuid
 
 
 def test_user_needs_username_or_token(write: Write) -> None:
@@ -211,3 +219,117 @@ def test_users_as_a_list_is_a_config_error(write: Write) -> None:
 def test_unknown_nested_key_is_quoted_whole(write: Write) -> None:
     message = _error(write("c.yaml", "auth:\n  tokn: x\n"))
     assert "unknown key 'auth.tokn'" in message
+
+
+# -- auth as apps do it, pushes without an HTTP endpoint, ${env.*} (issue 11) -------------
+
+
+def test_env_values_fill_any_string(write: Write) -> None:
+    path = write(
+        "c.yaml",
+        """
+        target:
+          env: {REDIS_URL: "${env.MY_REDIS}"}
+        push:
+          method: channel_layer
+          channel_layer:
+            url: "${env.MY_REDIS}"
+            prefix: "${env.MY_PREFIX:-asgi}"
+            groups: {user: "user_${user}"}
+            message: {type: notify.push, payload: "${data}"}
+        """,
+    )
+    loaded = load_config(path, environ={"MY_REDIS": "redis://127.0.0.1:7/0"})
+    assert loaded.target.env == {"REDIS_URL": "redis://127.0.0.1:7/0"}
+    layer = loaded.push.channel_layer
+    assert layer is not None
+    assert (layer.url, layer.prefix) == ("redis://127.0.0.1:7/0", "asgi")
+    assert layer.groups == {"user": ("user_${user}",)}  # the push's own templates stay
+    assert layer.message == {"type": "notify.push", "payload": "${data}"}
+
+
+def test_missing_env_value_names_file_line_and_fix(write: Write) -> None:
+    path = write("c.yaml", "target:\n  env:\n    REDIS_URL: '${env.NOT_SET_HERE}'\n")
+    message = _error(path)
+    assert message.startswith(f"{path}:3: ")
+    assert "${env.NOT_SET_HERE} is not set; export NOT_SET_HERE=... or give a default" in message
+
+
+@pytest.mark.parametrize(
+    ("auth", "expected"),
+    [
+        ("present: cookie\n  method: session", None),
+        ("present: header\n  header_value: Bearer", "auth.header_value must hold ${token}"),
+        ("present: subprotocol\n  subprotocols: [x]", "no auth.subprotocols entry holds ${token}"),
+        ("present: telepathy", "auth.present is 'telepathy'; expected one of query, header"),
+        ("method: command", "auth.method is command but auth.command is not set"),
+        ("login_format: xml", "auth.login_format is 'xml'; expected one of json, form"),
+        ("subprotocols: {a: b}", "auth.subprotocols must be a list of strings"),
+        ("cookie: ''", "auth.cookie must be a non-empty string"),
+    ],
+)
+def test_auth_presentations(write: Write, auth: str, expected: str | None) -> None:
+    path = write("c.yaml", f"auth:\n  {auth}\n")
+    if expected is None:
+        loaded = load_config(path, environ={})
+        assert (loaded.auth.present, loaded.auth.method, loaded.auth.cookie) == (
+            "cookie",
+            "session",
+            "sessionid",
+        )
+        return
+    message = _error(path)
+    assert message.startswith(f"{path}:2: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("push", "expected"),
+    [
+        ("method: channel_layer", "push.method is channel_layer but push.channel_layer is not set"),
+        ("method: command", "push.method is command but push.command is not set"),
+        (
+            "channel_layer: {url: 'http://x', groups: {user: u}, message: {type: t}}",
+            "push.channel_layer.url must be the app's Redis URL",
+        ),
+        (
+            "channel_layer: {url: 'redis://x', groups: {friends: u}, message: {type: t}}",
+            "unknown key 'push.channel_layer.groups.friends'",
+        ),
+        (
+            "channel_layer: {url: 'redis://x', groups: {user: u}, message: {body: b}}",
+            "push.channel_layer.message needs a 'type'",
+        ),
+        (
+            "channel_layer: {url: 'redis://x', groups: {user: []}, message: {type: t}}",
+            "push.channel_layer.groups.user must be a group name or a list of them",
+        ),
+        ("command: {user: ''}", "push.command.user must be a shell command"),
+        ("command: {team: x}", "unknown key 'push.command.team'"),
+    ],
+)
+def test_push_trigger_errors(write: Write, push: str, expected: str) -> None:
+    path = write("c.yaml", f"push:\n  {push}\n")
+    message = _error(path)
+    assert re.match(rf"{re.escape(str(path))}:\d+: ", message)
+    assert expected in message
+
+
+def test_push_command_for_every_audience(write: Write) -> None:
+    path = write("c.yaml", "push:\n  method: command\n  command: notify ${type}\n")
+    loaded = load_config(path, environ={})
+    assert set(loaded.push.command) == {"user", "subscribers", "role", "global"}
+
+
+def test_ready_user_must_be_configured(write: Write) -> None:
+    path = write("c.yaml", "target:\n  ready_user: ghost\nusers:\n  a: {token: t}\n")
+    message = _error(path)
+    assert message.startswith(f"{path}:2: ")
+    assert (
+        "target.ready_user 'ghost' is not a configured user (a); add it under 'users:'" in message
+    )
+
+
+def test_target_cwd_is_relative_to_the_config(write: Write, tmp_path: Path) -> None:
+    loaded = load_config(write("c.yaml", "target:\n  cwd: app\n"), environ={})
+    assert loaded.target.cwd == str(tmp_path / "app")
