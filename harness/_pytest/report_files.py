@@ -22,6 +22,7 @@ same dict.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
@@ -358,7 +359,8 @@ class ReportFiles:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if hasattr(session.config, "workerinput"):
             return  # a worker: the controller writes, from the reports the workers sent
-        data = self.build(int(session.exitstatus), list(session.config.invocation_params.args))
+        command = redact_command(list(session.config.invocation_params.args))
+        data = self.build(int(session.exitstatus), command)
         for path, text in (
             (self.json, lambda: json.dumps(data, indent=1) + "\n"),
             (self.html, lambda: _render_html(data)),
@@ -425,6 +427,25 @@ class ReportFiles:
             "tests": tests,
             "collection_errors": self.collection_errors,
         }
+
+
+_SECRET = re.compile(r"secret|token|passw|key|credential|auth|cookie", re.IGNORECASE)
+
+
+def redact_command(args: list[str]) -> list[str]:
+    """The command line with the values of secret-looking ``--ws-env`` keys replaced: a report
+    is a CI artifact, and ``--ws-env=API_TOKEN=...`` must not travel with it."""
+    shown, env_next = [], False
+    for arg in args:
+        value = arg.removeprefix("--ws-env=") if arg.startswith("--ws-env=") else None
+        if env_next:
+            value, env_next = arg, False
+        elif arg == "--ws-env":
+            env_next = True
+        if value is not None and "=" in value and _SECRET.search(value.split("=", 1)[0]):
+            arg = arg[: len(arg) - len(value)] + value.split("=", 1)[0] + "=***"
+        shown.append(arg)
+    return shown
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -118,6 +118,27 @@ def test_a_passing_run_reports_exit_0_and_the_ini_keys_work(pytester: pytest.Pyt
     assert 'id="exit-code"><b>exit 0</b>' in (pytester.path / "reports" / "r.html").read_text()
 
 
+def test_secret_looking_server_environment_is_not_in_the_report(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_ok="def test_ok():\n    pass\n")
+    pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--ws-env=API_TOKEN=s3cret",
+        "--ws-env",
+        "DB_PASSWORD=hunter2",
+        "--ws-env=TARGET_FAULTS=heartbeat_silent",
+        "--ws-report=r.html",
+        "--ws-report-json=r.json",
+    )
+    for name in ("r.html", "r.json"):
+        text = (pytester.path / name).read_text()
+        assert "s3cret" not in text and "hunter2" not in text
+        assert "API_TOKEN=***" in text and "DB_PASSWORD=***" in text
+        assert "TARGET_FAULTS=heartbeat_silent" in text
+
+
 def test_no_report_option_writes_nothing(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_ok="def test_ok(request):\n    assert request.config.pluginmanager"
