@@ -124,6 +124,9 @@ _JS = """
   }
   document.querySelectorAll('td.cell[data-tests]').forEach(function (td) {
     td.addEventListener('click', function () { showCell(td); });
+    td.addEventListener('keydown', function (event) {
+      if (event.key === 'Enter' || event.key === ' ') { event.preventDefault(); showCell(td); }
+    });
   });
   document.querySelectorAll('.filters button').forEach(function (b) {
     b.addEventListener('click', function () {
@@ -259,7 +262,7 @@ def _matrix_section(data: dict[str, Any], ids: dict[str, str]) -> str:
             ]
             label = f"{message} on {route} / {auth}: {cell['status']} ({count} scenarios)"
             row.append(
-                f'<td class="cell {cell["status"]}" data-tests="{tests}" '
+                f'<td class="cell {cell["status"]}" data-tests="{tests}" tabindex="0" '
                 f'data-label="{_e(label)}" title="{_e(label)}">{text}'
                 f"{f' {count}' if count > 1 else ''}</td>"
             )
