@@ -29,6 +29,7 @@ import psutil
 from harness.client import ConnectionEnded, ExpectationFailed, HandshakeRejected, WsClient
 from harness.contract import Route
 from harness.doctor.observations import (
+    ACCEPTED,
     ErrorKind,
     HandshakeProbe,
     HttpProbe,
@@ -54,15 +55,17 @@ async def probe(plan: Plan) -> Observations:
     http = await asyncio.to_thread(http_get, endpoint.http_url + "/", plan.timeout)
 
     # Routes without parameters first: with a token, their confirmation names the user id
-    # that a route like ws/permissions/{user_id}/ needs. The checks that need no user id
-    # (Origin policy, an unknown path) run alongside, since an unmatched path can take
-    # Daphne a second to refuse.
-    if plan.token is None:  # no user id to learn: everything at once
+    # that a route like ws/permissions/{user_id}/ needs. The unknown path runs alongside, since
+    # an unmatched path can take Daphne a second to refuse; the Origin probes run last, on a
+    # route that works, so that their answer is about the Origin and not about the route.
+    if plan.token is None:  # no user id to learn: every route at once
         simple, parametrised = list(range(len(plan.routes))), []
     else:
         simple = [i for i, route in enumerate(plan.routes) if not route.parameters]
         parametrised = [i for i, route in enumerate(plan.routes) if route.parameters]
-    checks = asyncio.gather(*_side_checks(plan))
+    unknown = asyncio.ensure_future(
+        _handshake(plan, plan.unknown_path, variant="unknown path", expected=False, exercise=False)
+    )
     first = await asyncio.gather(*(probe_route(plan, plan.routes[i], None) for i in simple))
     token_user = next((uid for route in first for uid in [_confirmed_user(route)] if uid), None)
     second = await asyncio.gather(
@@ -70,7 +73,7 @@ async def probe(plan: Plan) -> Observations:
     )
     by_index = dict(zip([*simple, *parametrised], [*first, *second], strict=True))
     routes = tuple(by_index[i] for i in range(len(plan.routes)))
-    extras = list(await checks)
+    origins = await asyncio.gather(*_origin_checks(plan, routes))
     return Observations(
         url=endpoint.ws_url,
         host=endpoint.host,
@@ -79,9 +82,9 @@ async def probe(plan: Plan) -> Observations:
         listeners=listeners,
         listeners_note=note,
         http=http,
-        unknown_path=extras[-1],
+        unknown_path=await unknown,
         routes=routes,
-        origins=tuple(extras[:-1]),
+        origins=tuple(origins),
         close_codes=dict(plan.close_codes),
         heartbeat=plan.heartbeat,
         heartbeat_reply=plan.heartbeat_reply,
@@ -92,25 +95,29 @@ async def probe(plan: Plan) -> Observations:
     )
 
 
-def _side_checks(plan: Plan) -> list[Coroutine[Any, Any, HandshakeProbe]]:
-    """Origin probes on the first route (foreign, then same-host), then an unknown path."""
-    checks = []
-    if plan.routes:
+def _origin_checks(
+    plan: Plan, routes: tuple[RouteProbe, ...]
+) -> list[Coroutine[Any, Any, HandshakeProbe]]:
+    """A foreign, then the same-host Origin, on the first declared path that was accepted and
+    stayed open (else accepted at all, else the first route's): a refusal there is the
+    Origin's doing."""
+    if not plan.routes:
+        return []
+    declared = [h for route in routes for h in route.declared]
+    working = next((h for h in declared if h.accepted and h.close_code is None), None)
+    working = working or next((h for h in declared if h.accepted), None)
+    if working is not None:
+        path = working.path
+    else:
         route = plan.routes[0]
         path = route.path_variants(**dict.fromkeys(route.parameters, PLACEHOLDER_ID))[0]
+    return [
+        _handshake(plan, path, variant=variant, expected=False, origin=origin, exercise=False)
         for variant, origin in (
             ("foreign origin", FOREIGN_ORIGIN),
             ("same-host origin", plan.endpoint.same_origin),
-        ):
-            checks.append(
-                _handshake(
-                    plan, path, variant=variant, expected=False, origin=origin, exercise=False
-                )
-            )
-    checks.append(
-        _handshake(plan, plan.unknown_path, variant="unknown path", expected=False, exercise=False)
-    )
-    return checks
+        )
+    ]
 
 
 async def probe_route(plan: Plan, route: Route, token_user: str | None) -> RouteProbe:
@@ -182,10 +189,10 @@ async def _handshake(
             **base, status=None, error=exc.received, error_kind=_error_kind(exc.received)
         )
     except ConnectionEnded as exc:  # accepted, then closed before the hello could go out
-        return HandshakeProbe(**base, status=101, close_code=exc.code, close_reason=exc.reason)
+        return HandshakeProbe(**base, status=ACCEPTED, close_code=exc.code, close_reason=exc.reason)
     try:
         if not exercise:
-            return HandshakeProbe(**base, status=101)
+            return HandshakeProbe(**base, status=ACCEPTED)
         return await _exercise(plan, client, base)
     finally:
         with contextlib.suppress(Exception):  # the connection may be gone; nothing to report
@@ -201,6 +208,13 @@ async def _exercise(plan: Plan, client: WsClient, base: dict[str, Any]) -> Hands
     """
     first: str | None = None
     first_text = ""
+
+    def seen(**outcome: Any) -> HandshakeProbe:
+        """The accepted handshake, its first frame (if any) and how it ended: ``outcome``."""
+        return HandshakeProbe(
+            **base, status=ACCEPTED, first_frame=first, first_frame_text=first_text, **outcome
+        )
+
     deadline = time.monotonic() + plan.settle
     try:
         event = await client.receive(plan.settle)
@@ -214,43 +228,20 @@ async def _exercise(plan: Plan, client: WsClient, base: dict[str, Any]) -> Hands
     except TimeoutError:
         pass
     except ConnectionEnded as exc:
-        return HandshakeProbe(
-            **base,
-            status=101,
-            first_frame=first,
-            first_frame_text=first_text,
-            close_code=exc.code,
-            close_reason=exc.reason,
-        )
+        return seen(close_code=exc.code, close_reason=exc.reason)
     if plan.spec.liveness is None:
-        return HandshakeProbe(**base, status=101, first_frame=first, first_frame_text=first_text)
+        return seen()
     try:
         reply = await client.alive(plan.timeout)
     except ConnectionEnded as exc:
-        return HandshakeProbe(
-            **base,
-            status=101,
-            first_frame=first,
-            first_frame_text=first_text,
+        return seen(
             close_code=exc.code,
             close_reason=exc.reason,
             heartbeat_error=f"closed {exc.code} before the reply",
         )
     except ExpectationFailed as exc:
-        return HandshakeProbe(
-            **base,
-            status=101,
-            first_frame=first,
-            first_frame_text=first_text,
-            heartbeat_error=f"{exc.title} (received: {exc.received})",
-        )
-    return HandshakeProbe(
-        **base,
-        status=101,
-        first_frame=first,
-        first_frame_text=first_text,
-        heartbeat_ms=reply.latency * 1000,
-    )
+        return seen(heartbeat_error=f"{exc.title} (received: {exc.received})")
+    return seen(heartbeat_ms=reply.latency * 1000)
 
 
 def _shown_type(event: Event, plan: Plan) -> str:
