@@ -2,7 +2,8 @@
 
 Probes who listens on the port, a plain HTTP GET, every contract route (with and without
 its trailing slash, first frame, the contract's liveness request) and the Origin policy,
-then prints a diagnosis. ``--no-contract`` judges the route(s) in the URL or ``--route`` by
+then prints a diagnosis. ``--log FILE`` or ``--command "..."`` adds the server's own output
+(the exception behind a failing connect()). ``--no-contract`` judges the route(s) in the URL or ``--route`` by
 plain WebSocket behaviour instead. Exit code 0 only when every route is healthy. The work
 lives in ``harness.doctor``; this module only maps options to a ``Plan`` and the report to
 an exit code.
@@ -11,7 +12,6 @@ an exit code.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from typing import Any
 
@@ -66,6 +66,18 @@ def add_parser(commands: Any) -> None:
         metavar="SECONDS",
         help="per handshake and per reply (default: 5)",
     )
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help="the server's log file: the exceptions it logs during the probes are shown "
+        "(e.g. why every connection closes right after accept)",
+    )
+    parser.add_argument(
+        "--command",
+        metavar='"CMD"',
+        help="start the server with this command on the URL's port ({host}, {port} and "
+        "{python} are filled in), probe it, stop it, and show the exceptions in its output",
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=doctor)
 
@@ -84,13 +96,18 @@ def doctor(args: argparse.Namespace) -> int:
     from harness.config import load_config
     from harness.contract import load_contract
     from harness.doctor import diagnose
+    from harness.doctor.capture import examine
     from harness.doctor.plan import Plan, parse_url, routes_for
-    from harness.doctor.probe import probe
     from harness.doctor.render import print_json, print_report
     from harness.errors import ConfigError
     from harness.protocol import ProtocolSpec
 
     endpoint = parse_url(args.url)
+    if args.log is not None and args.command is not None:
+        raise ConfigError(
+            "doctor: --log and --command exclude each other (--command reads the output of the "
+            "server it starts); drop one"
+        )
     paths = args.route or ([endpoint.path] if endpoint.path else [])
     config = load_config(args.config) if args.config else None
     if args.no_contract:
@@ -122,8 +139,10 @@ def doctor(args: argparse.Namespace) -> int:
         token_param=token_param,
         timeout=args.timeout,
         contract=contract.source if contract is not None else None,
+        log=args.log,
+        command=args.command,
     )
-    report = diagnose(asyncio.run(probe(plan)))
+    report = diagnose(examine(plan))
     if args.json:
         print_json(report, sys.stdout)
     else:

@@ -19,8 +19,10 @@ from harness.doctor.observations import (
     HandshakeProbe,
     HttpProbe,
     ListenerInfo,
+    LoggedException,
     Observations,
     RouteProbe,
+    ServerLog,
 )
 from harness.doctor.rules import Report, diagnose, rule
 
@@ -29,9 +31,11 @@ __all__ = [
     "HandshakeProbe",
     "HttpProbe",
     "ListenerInfo",
+    "LoggedException",
     "Observations",
     "Report",
     "RouteProbe",
+    "ServerLog",
     "diagnose",
     "rule",
 ]

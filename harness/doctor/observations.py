@@ -117,6 +117,35 @@ class RouteProbe:
 
 
 @dataclass(frozen=True)
+class LoggedException:
+    """One exception the server logged (a Python traceback), counted over the log."""
+
+    kind: str  # e.g. "AttributeError"
+    message: str = ""
+    where: str = (
+        ""  # the innermost frame outside installed packages: "chat/consumers.py:173 in join"
+    )
+    code: str = ""  # that frame's source line
+    context: str = ""  # the log line before the traceback ("Exception inside application: ...")
+    count: int = 1
+
+    @property
+    def summary(self) -> str:
+        return f"{self.kind}: {self.message}" if self.message else self.kind
+
+
+@dataclass(frozen=True)
+class ServerLog:
+    """What the server wrote while the doctor probed it (``--log FILE`` or ``--command``)."""
+
+    source: str  # "--log server.log" | "--command 'daphne ...'"
+    exceptions: tuple[LoggedException, ...] = ()
+    tail: str = ""  # its last lines, for the report when no exception explains anything
+    exit_status: str = ""  # "exit code 1" when the started command ended before the probes
+    before_run: bool = False  # the exceptions come from what was written before this run
+
+
+@dataclass(frozen=True)
 class Observations:
     """Everything one doctor run collected; the only input of the rules."""
 
@@ -139,6 +168,7 @@ class Observations:
     confirmation: str | None = None
     confirm_after: str = "accept"
     contract: str | None = None  # the contract judged against; None: plain WebSocket checks
+    server_log: ServerLog | None = None  # None: neither --log nor --command given
 
     def close_name(self, code: int | None) -> str:
         """``4001 (not_authenticated)``: a close code with the contract's name for it."""

@@ -73,6 +73,8 @@ class Plan:
     token_param: str = "token"
     timeout: float = 5.0
     contract: str | None = None  # the contract's source, for the report (None: none)
+    log: str | None = None  # the server's log file, read for what it wrote during the probes
+    command: str | None = None  # a start command: the doctor runs it and reads its output
 
     @property
     def settle(self) -> float:

@@ -53,6 +53,8 @@ def print_report(report: Report, stream: IO[str] | None = None) -> None:
         console.print("no contract: plain WebSocket checks (handshake, first frame, close codes)")
     console.print(_listeners_table(obs))
     console.print(_http_line(obs))
+    if obs.server_log is not None:
+        console.print(_log_line(obs))
     console.print(_handshakes_table(report))
     _print_findings(console, report)
     if report.healthy:
@@ -92,6 +94,17 @@ def _http_line(obs: Observations) -> str:
         return f"HTTP GET {escape(http.url)}: [red]no answer[/red] ({escape(http.error)})"
     server = f" (Server: {escape(http.server_header)})" if http.server_header else ""
     return f"HTTP GET {escape(http.url)}: HTTP {http.status}{server}"
+
+
+def _log_line(obs: Observations) -> str:
+    """Whose output was read and how many exceptions it holds (the findings say which)."""
+    log = obs.server_log
+    assert log is not None
+    total = sum(e.count for e in log.exceptions)
+    found = f"{total} exception(s)" if total else "no exception"
+    when = ", written before this run" if log.before_run else ""
+    ended = f"; the command ended ({log.exit_status})" if log.exit_status else ""
+    return f"server log {escape(log.source)}: {found}{when}{escape(ended)}"
 
 
 def _handshakes_table(report: Report) -> Table:

@@ -17,12 +17,15 @@ it (reachable, auth enforced).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from harness.doctor.logs import hint_for
 from harness.doctor.observations import (
     Finding,
     HandshakeProbe,
+    LoggedException,
     Observations,
     RouteProbe,
     RouteVerdict,
@@ -205,6 +208,107 @@ def _listener_lines(obs: Observations) -> str:
         what = f" [{listener.server}]" if listener.server else ""
         lines.append(f"  - {listener.describe()}{what}")
     return "\n".join(lines)
+
+
+# -- comparisons: what one probe says about another -------------------------------------
+
+
+def _not_routed(obs: Observations) -> list[tuple[RouteProbe, HandshakeProbe]]:
+    """Declared paths refused with the very status an undeclared path gets, while the server
+    accepts others: it answers them as paths it has no route for. 404 and 500 have rules of
+    their own (an HTTP-only server; Channels' "No route found"); a 403 counts only when
+    something shows it is not the origin validator (which refuses every path alike)."""
+    unknown = obs.unknown_path
+    if unknown is None or not unknown.http_refused or unknown.status in (404, 500):
+        return []
+    if not any(h.accepted for h in obs.all_handshakes()):
+        return []  # everything refused: the comparison cannot single out a route
+    if unknown.status == 403 and not _not_the_origin_validator(obs):
+        return []
+    return [
+        (route, p)
+        for route, p in _declared(obs)
+        if p.status == unknown.status and not _slash_twin_works(route, p, obs)
+    ]
+
+
+def _not_the_origin_validator(obs: Observations) -> str:
+    """The evidence that a 403 is not the origin validator's, in words ("" when none).
+
+    A validator wraps the whole WebSocket application, so a foreign Origin accepted on any
+    route means validation is off, and a request without an Origin accepted on any route
+    means the validator lets such requests through (as it would on the refused route).
+    """
+    foreign = next((p for p in obs.origins if p.variant == "foreign origin" and p.accepted), None)
+    if foreign is not None:
+        return (
+            f"a foreign Origin ({foreign.origin}) is accepted on {foreign.path}, so origin "
+            "validation is off"
+        )
+    plain = [p for _, p in _declared(obs) if p.accepted and p.origin is None]
+    if plain:
+        verb = "is" if len(plain) == 1 else "are"
+        return (
+            f"{_paths(plain[:3])} {verb} accepted without an Origin header, so the validator "
+            "lets such requests through"
+        )
+    return ""
+
+
+def _route_regex(route: RouteProbe) -> str:
+    """``^ws/x/(?P<id>[^/]+)/$`` for the address ``ws/x/{id}/``: the pattern to declare."""
+    pattern = re.sub(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", r"(?P<\1>[^/]+)", route.address.lstrip("/"))
+    return f"^{pattern}$"
+
+
+def _logged_causes(obs: Observations) -> list[LoggedException]:
+    """The exceptions in the server log, most frequent first, without those the doctor's own
+    probes of paths that must fail caused (an unknown path's "No route found ...")."""
+    log = obs.server_log
+    if log is None:
+        return []
+    probed = [h.path for h in obs.all_handshakes() if not h.expected]
+    quoted = [f"'{path}'" for path in probed] + [f"'{path.lstrip('/')}'" for path in probed]
+    causes = [e for e in log.exceptions if not any(q in e.message for q in quoted)]
+    return sorted(causes, key=lambda e: -e.count)
+
+
+def _log_evidence(obs: Observations) -> tuple[str, str]:
+    """(what the server log shows, the fix it suggests); ("", "") without a log."""
+    log = obs.server_log
+    if log is None:
+        return "", ""
+    causes = _logged_causes(obs)
+    if not causes:
+        return f"There is no exception in the server log ({log.source}).", ""
+    first = causes[0]
+    where = f" at {first.where}" if first.where else ""
+    times = f", {first.count} times" if first.count > 1 else ""
+    when = " (written before this run)" if log.before_run else ""
+    evidence = f"The server log ({log.source}){when} shows {first.summary}{where}{times}."
+    if len(causes) > 1:
+        others = "; ".join(e.summary for e in causes[1:3])
+        evidence += f" Other exceptions: {others}."
+    hint = hint_for(first)
+    if hint is None:
+        return evidence, ""
+    return f"{evidence} That is {hint.cause}.", hint.fix
+
+
+_READ_THE_LOG = (
+    "read the server log around these connections (`daphne -v 2`), or let the doctor read it: "
+    '--log FILE, or --command "..." to start the server itself'
+)
+
+
+def _non_auth_closes(obs: Observations) -> list[tuple[RouteProbe, HandshakeProbe]]:
+    """Declared paths accepted, then closed at once with a code that is not an auth code."""
+    auth_codes = _auth_codes(obs)
+    return [
+        (route, p)
+        for route, p in _declared(obs)
+        if p.closed_after_accept and p.close_code not in auth_codes
+    ]
 
 
 # -- the rules: one known cause each ------------------------------------------------------
@@ -513,8 +617,70 @@ def route_has_no_match(obs: Observations) -> Iterator[Finding]:
 
 
 @rule
+def not_routed(obs: Observations) -> Iterator[Finding]:
+    """A route answered with the same status as an unknown path: it is not routed."""
+    unknown = obs.unknown_path
+    failing = _not_routed(obs)
+    if unknown is None or not failing:
+        return
+    validator = _not_the_origin_validator(obs)
+    routes = {route.name: route for route, _ in failing}  # one finding per route, in order
+    for route in routes.values():
+        probes = [p for r, p in failing if r.name == route.name]
+        detail = (
+            f"The unknown path {unknown.path} gets the same HTTP {unknown.status}, while other "
+            f"handshakes are accepted: the server answers {_paths(probes)} as a path it has no "
+            "route for (a catch-all route, or a proxy or middleware refusing unmatched paths; "
+            "Channels' own URLRouter answers 500)."
+        )
+        if unknown.status == 403:
+            detail += f" It is not the origin validator: {validator}."
+        yield Finding(
+            "",
+            "error",
+            f"{probes[0].path} is not routed: HTTP {unknown.status}, as on an unknown path",
+            detail,
+            f'add the route to websocket_urlpatterns (re_path(r"{_route_regex(route)}", ...)), '
+            "or check what forwards this path to the ASGI app (a proxy)",
+            route.name,
+        )
+
+
+@rule
+def refused_before_accept(obs: Observations) -> Iterator[Finding]:
+    """HTTP 403 on a route, where the origin validator is ruled out: the app refused it."""
+    validator = _not_the_origin_validator(obs)
+    not_routed = [p for _, p in _not_routed(obs)]
+    refused = [p for _, p in _declared(obs) if p.status == 403 and p not in not_routed]
+    if not refused or not validator:
+        return
+    unknown = obs.unknown_path
+    own = ""
+    if unknown is not None and unknown.status not in (None, 403):
+        own = (
+            f" An unknown path gets HTTP {unknown.status}, not 403: the refusal belongs to "
+            "this route."
+        )
+    yield Finding(
+        "",
+        "error",
+        f"HTTP 403 on {_paths(refused)} is not the origin validator",
+        f"It is not the origin validator: {validator}. Daphne answers 403 when the application "
+        "closes the connection before accepting it: the route's consumer calls close() before "
+        "accept() in connect() (an auth or permission check refusing this client), or a "
+        f"middleware in front of it denies the request.{own}",
+        "accept() first and then close with a close code that says why (browsers see only "
+        "'403' otherwise), or bring what the route requires (--token); the server log "
+        "(`daphne -v 2`) shows the refusal",
+    )
+
+
+@rule
 def origin_refused(obs: Observations) -> Iterator[Finding]:
-    """HTTP 403 at the handshake (no Origin sent): the origin validator or ALLOWED_HOSTS."""
+    """HTTP 403 at the handshake (no Origin sent): the origin validator or ALLOWED_HOSTS,
+    unless a comparison rules the validator out (then the rules above say what it is)."""
+    if _not_the_origin_validator(obs):
+        return
     refused = [p for _, p in _declared(obs) if p.status == 403]
     if not refused:
         return
@@ -600,21 +766,87 @@ def auth_close(obs: Observations) -> Iterator[Finding]:
 
 @rule
 def closed_after_accept(obs: Observations) -> Iterator[Finding]:
-    """A close (other than auth) right after accept: the consumer's connect() failed."""
-    auth_codes = _auth_codes(obs)
-    for route, probe in _declared(obs):
-        if not probe.closed_after_accept or probe.close_code in auth_codes:
-            continue
+    """A close (other than auth) right after accept: the consumer's connect() failed. When
+    every accepted connection closes alike, that is one cause (connect() itself), said once,
+    with the exception from the server log when the doctor has it."""
+    closes = _non_auth_closes(obs)
+    if not closes:
+        return
+    evidence, log_fix = _log_evidence(obs)
+    accepted = [
+        p for route, p in _declared(obs) if p.accepted and not auth_close_expected(p, route, obs)
+    ]
+    codes = {p.close_code for _, p in closes}
+    if len(closes) == len(accepted) and len(codes) == 1:
+        names = ", ".join(dict.fromkeys(route.name for route, _ in closes))
+        yield Finding(
+            "",
+            "error",
+            f"every connection the server accepts closes with "
+            f"{obs.close_name(closes[0][1].close_code)} right after accept",
+            f"The handshake succeeds on every route that lets this client in ({names}), then "
+            "the server closes before answering. What they all run right after accept() is the "
+            "consumer's connect() (or a base class they share): an exception there makes Daphne "
+            f"close with 1011. {evidence}".rstrip(),
+            log_fix or _READ_THE_LOG,
+        )
+        return
+    for route, probe in closes:
         reason = f" ({probe.close_reason})" if probe.close_reason else ""
         yield Finding(
             "",
             "error",
             f"{probe.path} closes with {obs.close_name(probe.close_code)} "
             f"right after accept{reason}",
-            "The handshake succeeded, then the server ended the connection before answering: "
-            "usually an exception in the consumer's connect() or first receive.",
-            "read the server log around this connection (`daphne -v 2`)",
+            " ".join(
+                (
+                    "The handshake succeeded, then the server ended the connection before "
+                    "answering: usually an exception in the consumer's connect() or first receive.",
+                    evidence,
+                )
+            ).rstrip(),
+            log_fix or _READ_THE_LOG,
             route.name,
+        )
+
+
+@rule
+def server_log(obs: Observations) -> Iterator[Finding]:
+    """What the server's log (--log / --command) says that no other rule cites."""
+    log = obs.server_log
+    if log is None:
+        return
+    causes = _logged_causes(obs)
+    hint = hint_for(causes[0]) if causes else None
+    if log.exit_status:
+        if causes:
+            detail = f"Its output ends with {causes[0].summary}" + (
+                f" at {causes[0].where}." if causes[0].where else "."
+            )
+            detail += f" That is {hint.cause}." if hint else ""
+        else:
+            detail = "Its last lines:\n" + log.tail if log.tail else "It wrote nothing."
+        yield Finding(
+            "",
+            "error",
+            f"the start command exited ({log.exit_status}) before the probes",
+            detail,
+            hint.fix if hint else "run the command by hand and read its output",
+        )
+        return
+    if not causes or _non_auth_closes(obs):
+        return  # closed_after_accept cites the log
+    for cause in causes[:3]:
+        known = hint_for(cause)
+        where = f" at {cause.where}" if cause.where else ""
+        times = f" ({cause.count} times)" if cause.count > 1 else ""
+        yield Finding(
+            "",
+            "warning",
+            f"the server log shows {cause.summary}{times}",
+            f"Logged{where} while the doctor probed ({log.source})."
+            + (f" That is {known.cause}." if known else ""),
+            known.fix if known else "",
         )
 
 
@@ -690,8 +922,9 @@ def unknown_path(obs: Observations) -> Iterator[Finding]:
 @rule
 def unusual_status(obs: Observations) -> Iterator[Finding]:
     """An HTTP status on the upgrade that no other rule explains."""
+    not_routed = [p for _, p in _not_routed(obs)]
     for route, probe in _declared(obs):
-        if not probe.http_refused or probe.status in _EXPLAINED_STATUSES:
+        if not probe.http_refused or probe.status in _EXPLAINED_STATUSES or probe in not_routed:
             continue
         hint = STATUS_HINTS.get(probe.status or 0, "an unusual answer to a WebSocket upgrade")
         body = f" Body: {probe.body!r}." if probe.body else ""

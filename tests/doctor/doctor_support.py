@@ -27,19 +27,23 @@ TIMEOUT = 20.0 * float(os.environ.get("WS_HARNESS_TIMEOUT_FACTOR", "1"))
 class Server:
     """A child process that prints a ready line; stopped (terminate, then kill) at teardown."""
 
-    def __init__(self, argv: list[str], ready: str) -> None:
+    def __init__(self, argv: list[str], ready: str, log: Path | None = None) -> None:
         self.process = subprocess.Popen(
             argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, args=(log,), daemon=True).start()
         self._wait_for(ready)
 
-    def _read(self) -> None:
+    def _read(self, log: Path | None) -> None:
+        """Queue each output line; with ``log``, also append it there (a server's log file)."""
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
+        with open(log or os.devnull, "a", encoding="utf-8") as sink:
+            for line in self.process.stdout:
+                sink.write(line)
+                sink.flush()
+                self.lines.put(line)
         self.lines.put("")  # EOF
 
     def _wait_for(self, ready: str) -> None:
@@ -72,13 +76,17 @@ class Server:
                 self.process.wait(timeout=5)
 
 
+StartServer = Callable[..., Server]
+
+
 @pytest.fixture
-def start_server() -> Iterator[Callable[[list[str], str], Server]]:
-    """``start_server(argv, ready_text)``; every server started is stopped after the test."""
+def start_server() -> Iterator[StartServer]:
+    """``start_server(argv, ready_text, log=None)``; every server started is stopped after
+    the test. ``log``: a file that receives the server's output (stdout and stderr)."""
     started: list[Server] = []
 
-    def start(argv: list[str], ready: str) -> Server:
-        server = Server(argv, ready)
+    def start(argv: list[str], ready: str, log: Path | None = None) -> Server:
+        server = Server(argv, ready, log)
         started.append(server)
         return server
 
@@ -87,23 +95,31 @@ def start_server() -> Iterator[Callable[[list[str], str], Server]]:
         server.stop()
 
 
-@pytest.fixture
-def start_target(start_server: Callable[[list[str], str], Server]) -> Callable[..., str]:
-    """``start_target("fault,...")`` -> ws://127.0.0.1:PORT of a fresh reference target."""
+def target_argv(port: int, *options: str) -> list[str]:
+    """The reference target's command line on 127.0.0.1:``port`` with extra ``options``."""
+    serve = ["-m", "target", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return [sys.executable, *serve, *options]
 
-    def start(faults: str = "") -> str:
+
+@pytest.fixture
+def start_target(start_server: StartServer) -> Callable[..., str]:
+    """``start_target("fault,...", *options, log=None)`` -> ws://127.0.0.1:PORT of a fresh
+    reference target (``options``: more ``serve`` flags, e.g. ``"--dialect", "renamed"``)."""
+
+    def start(faults: str = "", *options: str, log: Path | None = None) -> str:
         port = free_port()
-        argv = [sys.executable, "-m", "target", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        if faults:
-            argv += ["--faults", faults]
-        start_server(argv, "target ready")
+        start_server(
+            target_argv(port, *(["--faults", faults] if faults else []), *options),
+            "target ready",
+            log,
+        )
         return f"ws://127.0.0.1:{port}"
 
     return start
 
 
 @pytest.fixture
-def reuseport_http(start_server: Callable[[list[str], str], Server]) -> Callable[[int], Server]:
+def reuseport_http(start_server: StartServer) -> Callable[[int], Server]:
     """``reuseport_http(port)``: a plain HTTP server joining ``port`` with SO_REUSEPORT."""
     script = str(Path(__file__).with_name("reuseport_http.py"))
     return lambda port: start_server([sys.executable, script, str(port)], "ready")

@@ -12,8 +12,10 @@ from harness.doctor import (
     HandshakeProbe,
     HttpProbe,
     ListenerInfo,
+    LoggedException,
     Observations,
     RouteProbe,
+    ServerLog,
     diagnose,
 )
 from harness.doctor.rules import BUILTIN_RULES, RuleSet
@@ -377,3 +379,135 @@ def test_no_confirmation_after_the_hello_names_the_hello() -> None:
     finding = next(f for f in diagnose(obs).findings if f.rule == "no_first_frame")
     assert finding.title == "no connection_confirmed in answer to the hello at /ws/r/"
     assert "hello" in finding.fix
+
+
+# -- diagnosis by comparison -----------------------------------------------------------------
+
+
+def with_owner_route(status: int, **changes: object) -> tuple[RouteProbe, ...]:
+    """The healthy routes, with the owner route's handshake answered by ``status``."""
+    first, owner, anonymous = healthy_routes()
+    refusal = refused("/ws/permissions/1/", status, **changes)
+    return first, dataclasses.replace(owner, handshakes=(refusal,)), anonymous
+
+
+FOREIGN_ACCEPTED = ok(
+    "/ws/permissions/", expected=False, variant="foreign origin", origin="http://evil.example"
+)
+FOREIGN_REFUSED = refused(
+    "/ws/permissions/", 403, expected=False, variant="foreign origin", origin="http://evil.example"
+)
+
+
+def test_the_unknown_paths_status_on_a_route_means_not_routed() -> None:
+    """403 on the route and on the unknown path, other routes accepted without an Origin."""
+    unknown = refused("/ws/nope/", 403, expected=False, variant="unknown path")
+    report = diagnose(observations(*with_owner_route(403), unknown=unknown))
+    assert errors(report.findings) == {"not_routed"}
+    finding = next(f for f in report.findings if f.rule == "not_routed")
+    assert finding.title == "/ws/permissions/1/ is not routed: HTTP 403, as on an unknown path"
+    assert finding.route == "permissions_user"
+    assert "not the origin validator" in finding.detail
+    assert "accepted without an Origin" in finding.detail
+    assert "websocket_urlpatterns" in finding.fix
+
+
+def test_not_routed_with_another_status_and_a_foreign_origin_accepted() -> None:
+    unknown = refused("/ws/nope/", 400, expected=False, variant="unknown path")
+    obs = observations(*with_owner_route(400), unknown=unknown, origins=[FOREIGN_ACCEPTED])
+    report = diagnose(obs)
+    assert errors(report.findings) == {"not_routed"}  # not unusual_status: the comparison says
+    detail = next(f.detail for f in report.findings if f.rule == "not_routed")
+    assert "HTTP 400" in detail
+
+
+def test_a_foreign_origin_accepted_means_the_403_is_not_the_origin_validator() -> None:
+    """403 on one route, Channels' 500 on the unknown path, a foreign Origin accepted: the
+    route's own consumer (or middleware) refused before accept."""
+    report = diagnose(observations(*with_owner_route(403), origins=[FOREIGN_ACCEPTED]))
+    assert errors(report.findings) == {"refused_before_accept"}
+    finding = next(f for f in report.findings if f.rule == "refused_before_accept")
+    assert "not the origin validator" in finding.title
+    assert "a foreign Origin (http://evil.example) is accepted on /ws/permissions/" in (
+        finding.detail
+    )
+    assert "close() before accept()" in finding.detail
+
+
+def test_403_everywhere_and_nothing_accepted_is_still_the_origin_validator() -> None:
+    """No handshake without an Origin works and the foreign Origin is refused: the unknown
+    path's 403 says nothing (a validator refuses every path alike)."""
+    routes = tuple(
+        dataclasses.replace(r, handshakes=(refused(r.declared[0].path, 403),))
+        for r in healthy_routes()
+    )
+    unknown = refused("/ws/nope/", 403, expected=False, variant="unknown path")
+    report = diagnose(observations(*routes, unknown=unknown, origins=[FOREIGN_REFUSED]))
+    assert errors(report.findings) == {"origin_refused"}
+
+
+def closing_routes() -> tuple[RouteProbe, ...]:
+    """Every route that is not refused for auth closes 1011 right after accept."""
+    closing = {"first_frame": None, "heartbeat_ms": None, "close_code": 1011}
+    first, owner, anonymous = healthy_routes()
+    return (
+        dataclasses.replace(first, handshakes=(ok("/ws/permissions/", **closing),)),
+        owner,  # 4001 without a token: auth enforced, as it should be
+        dataclasses.replace(
+            anonymous,
+            handshakes=(
+                ok("/ws/permissions/anonymous/", **closing),
+                ok("/ws/permissions/anonymous", **closing),
+            ),
+        ),
+    )
+
+
+def test_close_after_accept_on_every_route_points_at_connect() -> None:
+    report = diagnose(observations(*closing_routes()))
+    closed = [f for f in report.findings if f.rule == "closed_after_accept"]
+    assert len(closed) == 1  # one cause, said once
+    assert closed[0].title == (
+        "every connection the server accepts closes with 1011 (internal_error) right after accept"
+    )
+    assert "connect()" in closed[0].detail
+    assert "permissions, permissions_anonymous" in closed[0].detail
+    assert "--log" in closed[0].fix and "--command" in closed[0].fix
+
+
+def test_the_exception_in_the_server_log_is_shown() -> None:
+    layer = LoggedException(
+        "AttributeError",
+        "'NoneType' object has no attribute 'group_add'",
+        where="chat/consumers.py:173 in join",
+        count=4,
+    )
+    no_route = LoggedException("ValueError", "No route found for path 'ws/nope/'.")
+    log = ServerLog(source="--log server.log", exceptions=(no_route, layer))
+    obs = dataclasses.replace(observations(*closing_routes()), server_log=log)
+    report = diagnose(obs)
+    [closed] = [f for f in report.findings if f.rule == "closed_after_accept"]
+    assert "AttributeError: 'NoneType' object has no attribute 'group_add'" in closed.detail
+    assert "chat/consumers.py:173 in join" in closed.detail and "4 times" in closed.detail
+    assert "No route found" not in closed.detail  # the doctor's own unknown path
+    assert "CHANNEL_LAYERS" in closed.fix
+
+
+def test_a_log_without_exceptions_is_said() -> None:
+    log = ServerLog(source="--log server.log")
+    obs = dataclasses.replace(observations(*closing_routes()), server_log=log)
+    [closed] = [f for f in diagnose(obs).findings if f.rule == "closed_after_accept"]
+    assert "no exception in the server log (--log server.log)" in closed.detail
+
+
+def test_a_command_that_exited_is_an_error_with_its_exception() -> None:
+    crash = LoggedException("ModuleNotFoundError", "No module named 'channels'")
+    log = ServerLog("--command 'daphne app:app'", (crash,), exit_status="exit code 1")
+    failure = {"error": "ConnectionRefusedError", "error_kind": "refused"}
+    route = RouteProbe("r", "ws/r/", handshakes=(refused("/ws/r/", None, **failure),))
+    obs = dataclasses.replace(observations(route, listeners=[]), server_log=log)
+    report = diagnose(obs)
+    exited = next(f for f in report.findings if f.rule == "server_log")
+    assert exited.severity == "error"
+    assert exited.title == "the start command exited (exit code 1) before the probes"
+    assert "ModuleNotFoundError: No module named 'channels'" in exited.detail
