@@ -180,6 +180,19 @@ DEFAULT_PUSH_BODIES: Mapping[str, Mapping[str, Any]] = {
 
 
 @dataclass(frozen=True)
+class SecuritySpec:
+    """Secrets the security checks need to forge credentials (the deployment's, never guessed).
+
+    ``jwt_secret``: the HS256 key the server signs its JWTs with (``${env.NAME}`` keeps it out
+    of the file); None skips the forged-JWT rows, with the reason. ``jwt_user_claim``: the
+    claim naming the user.
+    """
+
+    jwt_secret: str | None = None
+    jwt_user_claim: str = "user_id"
+
+
+@dataclass(frozen=True)
 class Timeouts:
     """Every wait in the harness, in seconds.
 
@@ -209,6 +222,7 @@ class HarnessConfig:
     auth: AuthSpec = field(default_factory=AuthSpec)
     push: PushSpec = field(default_factory=PushSpec)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    security: SecuritySpec = field(default_factory=SecuritySpec)
 
     def user(self, name: str) -> UserSpec:
         try:
@@ -245,7 +259,9 @@ def load_config(
     parser.expect_mapping(raw, "the top level")
     raw = parser.expand_env(raw, environ)
     parser.reject_unknown(
-        raw, {"contract", "target", "confirmation", "users", "auth", "push", "timeouts"}, ""
+        raw,
+        {"contract", "target", "confirmation", "users", "auth", "push", "timeouts", "security"},
+        "",
     )
     contract = raw.get("contract")
     if contract is not None:
@@ -270,6 +286,7 @@ def load_config(
         timeouts=parser.dataclass_section(Timeouts, raw.get("timeouts") or {}, "timeouts").scaled(
             factor
         ),
+        security=parser.dataclass_section(SecuritySpec, raw.get("security") or {}, "security"),
     )
 
 

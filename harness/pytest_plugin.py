@@ -155,10 +155,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(report.CoverageMatrix(), "ws-harness-matrix")
     config.pluginmanager.register(report.RootCauses(), "ws-harness-causes")
     report_files.register(config)
-    try:  # the fuzz extra (hypothesis, hypothesis-jsonschema) is optional
-        from harness.fuzz import fixtures as fuzz_fixtures
-        from harness.fuzz import profiles as fuzz_profiles
-    except ImportError:
-        return
-    fuzz_profiles.register(config)
-    config.pluginmanager.register(fuzz_fixtures, "ws-harness-fuzz")
+    from harness.fuzz import plugin as fuzz_plugin  # Hypothesis stays optional: it checks
+
+    config.pluginmanager.register(fuzz_plugin, "ws-harness-fuzz")
