@@ -56,10 +56,16 @@ class DeviationWarning(UserWarning):
 
 
 class LoopRunner:
-    """Runs coroutines to completion on one private event loop (for synchronous callers)."""
+    """Runs coroutines to completion on one private event loop (for synchronous callers).
+
+    It also counts what the module's fuzz tests did (``examples`` judged, state machine
+    ``steps``), which the terminal summary turns into a rate per test.
+    """
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.examples = 0
+        self.steps = 0
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         """Run ``coroutine``; a bounded wait, so a hung server fails the example, not CI."""
@@ -247,6 +253,7 @@ class FuzzDriver:
 
     def verify(self, payload: Payload) -> Verdict:
         self.examples += 1
+        self.runner.examples += 1
         self.transcript = Transcript()
         exchange = self.runner.run(self._exchange(payload), self.budget)
         verdict = evaluate(payload, exchange, self.checks)

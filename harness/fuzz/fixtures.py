@@ -5,8 +5,8 @@
     ws_fuzz_driver      a FuzzDriver (reused connection) as the first configured user, on
                         the first route that admits one (``fuzz_identity``)
     ws_fuzz_mutations   the valid-message and mutation strategies of the contract
-    ws_fuzz_jwt         how the server signs JWTs, for the forged-token checks (override in
-                        a conftest; None: the JWT rows are skipped, with the reason)
+    ws_fuzz_jwt         how the server signs JWTs, for the forged-token checks: the
+                        config's ``security`` section (None: the JWT rows are skipped)
 
 Module-scoped, so one connection serves every example of a module, and a test module's
 connections never see another module's pushes.
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.config import HarnessConfig
 from harness.engine.runner import RunContext
 from harness.fuzz.driver import FuzzDriver, LoopRunner, fuzz_identity
 from harness.fuzz.properties import Deviation, load_deviations
@@ -74,11 +75,14 @@ def ws_fuzz_mutations(ws_run_context: RunContext) -> Mutations:
 
 
 @pytest.fixture(scope="session")
-def ws_fuzz_jwt() -> JwtKey | None:
+def ws_fuzz_jwt(ws_config: HarnessConfig) -> JwtKey | None:
     """The server's JWT signing key and user claim (``JwtKey``), for forging tokens.
 
-    None by default: a deployment's secret is not the harness's to guess. Override it in a
-    conftest (``tests/fuzz/conftest.py`` does, for the reference target), reading the secret
-    from wherever your deployment keeps it; without it the forged-JWT rows are skipped.
+    From the config's ``security`` section (``jwt_secret``, ``jwt_user_claim``): a
+    deployment's secret is not the harness's to guess. None without a secret: the forged-JWT
+    rows are skipped and the verdict says so. Override the fixture to read it elsewhere.
     """
-    return None
+    security = ws_config.security
+    if not security.jwt_secret:
+        return None
+    return JwtKey(security.jwt_secret, security.jwt_user_claim)

@@ -285,8 +285,8 @@ async def bad_tokens(
                 (downgraded if result.anonymous else escalated).append(f"{name} on {route}")
     if key is None:
         details.append(
-            "JWT rows skipped: no JWT signing key given (override the ws_fuzz_jwt fixture "
-            "with a JwtKey to forge expired, alg-none, wrong-key and tampered JWTs)"
+            "JWT rows skipped: no JWT signing key given (set security.jwt_secret in the "
+            "config to forge expired, alg-none, wrong-key and tampered JWTs)"
         )
     else:
         details.append(await _control(ctx, transcript, key))
@@ -313,7 +313,8 @@ async def _control(ctx: RunContext, transcript: Transcript, key: JwtKey) -> str:
         return f"control: a genuine JWT for {user.name} is accepted as {user.name}"
     return (
         f"control: a genuine JWT for {user.name} was {result.describe()}: the server takes no "
-        "HS256 JWTs or another secret (check the ws_fuzz_jwt fixture), so the JWT rows prove less"
+        "HS256 JWTs or another secret (check security.jwt_secret in the config), so the JWT rows "
+        "prove less"
     )
 
 

@@ -32,6 +32,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     consumes,
     initialize,
+    invariant,
     precondition,
     rule,
 )
@@ -368,6 +369,11 @@ class PushMachine(RuleBasedStateMachine):
                 f"{self.ctx.contract.source}: no route with x-auth {auth} or optional"
             )
         return route
+
+    @invariant()
+    def count_step(self) -> None:
+        """Not a check: counts the steps (and starts) for the run's rate summary."""
+        self.runner.steps += 1
 
     def teardown(self) -> None:
         for observed in self.live.values():

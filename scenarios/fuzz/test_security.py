@@ -1,5 +1,5 @@
 """Security checks (``harness.fuzz.security``): each prints its verdict and fails when the
-verdict does. Run them alone with ``pytest tests/fuzz -m security -rA``."""
+verdict does. Run them alone with ``ws-harness run -m security -rA``."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ async def test_another_users_id_in_the_path_is_refused(
 async def test_bad_and_forged_tokens_are_refused(
     ws_run_context: RunContext, ws_fuzz_jwt: security.JwtKey | None, ws_transcript: Transcript
 ) -> None:
-    """Forged JWTs need the server's signing key (``ws_fuzz_jwt``, from tests/fuzz/conftest.py);
+    """Forged JWTs need the server's signing key (``security.jwt_secret`` in the config);
     without one only the garbage and empty tokens are tried, and the report says so."""
     _report(await security.bad_tokens(ws_run_context, ws_transcript, ws_fuzz_jwt))
 
