@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from harness.fuzz.payloads import SAFE_DEPTH, Classifier, Payload
-from harness.fuzz.strategies import MessageStrategies
+from harness.fuzz.strategies import MessageStrategies, built_once
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
@@ -177,6 +177,7 @@ class Mutations:
 
     # -- families ---------------------------------------------------------------------
 
+    @built_once
     def wrong_type(self) -> st.SearchStrategy[Payload]:
         @st.composite
         def build(draw: Draw) -> Payload:
@@ -190,6 +191,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def missing(self) -> st.SearchStrategy[Payload]:
         @st.composite
         def build(draw: Draw) -> Payload:
@@ -199,6 +201,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def null(self) -> st.SearchStrategy[Payload]:
         @st.composite
         def build(draw: Draw) -> Payload:
@@ -210,6 +213,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def extra(self) -> st.SearchStrategy[Payload]:
         json_values = st.recursive(
             st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=20),
@@ -230,6 +234,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def huge(self) -> st.SearchStrategy[Payload]:
         """Long strings and arrays, sized around the limit so both sides of it get hit."""
 
@@ -252,6 +257,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def deep(self) -> st.SearchStrategy[Payload]:
         """Nesting far past any sane depth, built as text (json.dumps would recurse)."""
 
@@ -270,6 +276,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def edge_numbers(self) -> st.SearchStrategy[Payload]:
         @st.composite
         def build(draw: Draw) -> Payload:
@@ -287,6 +294,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def unicode(self) -> st.SearchStrategy[Payload]:
         """Edge strings as a value, as a key, or as the message type itself."""
 
@@ -313,6 +321,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def non_json(self) -> st.SearchStrategy[Payload]:
         """Text that is not a JSON object: broken, truncated, trailing garbage, scalars."""
 
@@ -347,6 +356,7 @@ class Mutations:
             )
         return Payload(text, self.classifier.value(value, text), "JSON text", value)
 
+    @built_once
     def binary(self) -> st.SearchStrategy[Payload]:
         """Binary frames: random bytes, or a perfectly valid message sent as bytes."""
 
@@ -362,6 +372,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def size_edges(self) -> st.SearchStrategy[Payload]:
         """A valid message padded to exactly limit-1, limit, limit+1 or 2*limit bytes."""
 
@@ -379,6 +390,7 @@ class Mutations:
 
         return build()
 
+    @built_once
     def all(self) -> st.SearchStrategy[Payload]:
         """Every text-frame family (binary and size edges are separate: they close)."""
         return st.one_of(
@@ -393,6 +405,7 @@ class Mutations:
             self.deep(),
         )
 
+    @built_once
     def closing(self) -> st.SearchStrategy[Payload]:
         """Frames the contract answers with a close code, and the ones just under the limit."""
         return st.one_of(self.binary(), self.size_edges())
