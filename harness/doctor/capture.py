@@ -140,7 +140,7 @@ def started(command: str, plan: Plan) -> Iterator[ReadLog]:
     except TargetError as exc:  # it could not be run at all, or another process joined
         target.stop()
         raise ConfigError(f"doctor: {exc}".replace("--ws-command", "--command")) from None
-    source = f"--command {command!r}"
+    source = f"--command's output, kept in {target.log_path}"
     try:
         yield lambda: _command_output(target.log_path, source, exit_status)
     finally:

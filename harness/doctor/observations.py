@@ -177,6 +177,16 @@ class Observations:
         names = [name for name, value in self.close_codes.items() if value == code]
         return f"{code} ({names[0]})" if names else str(code)
 
+    def logged_causes(self) -> list[LoggedException]:
+        """The server log's exceptions, most frequent first, without those the doctor's own
+        probes of paths that must fail caused (an unknown path's "No route found ...")."""
+        if self.server_log is None:
+            return []
+        probed = [h.path for h in self.all_handshakes() if not h.expected]
+        quoted = [f"'{path}'" for path in probed] + [f"'{path.lstrip('/')}'" for path in probed]
+        causes = [e for e in self.server_log.exceptions if not any(q in e.message for q in quoted)]
+        return sorted(causes, key=lambda e: -e.count)
+
     def all_handshakes(self) -> list[HandshakeProbe]:
         found = [h for route in self.routes for h in route.handshakes]
         found += list(self.origins)

@@ -101,7 +101,10 @@ def _log_line(obs: Observations) -> str:
     log = obs.server_log
     assert log is not None
     total = sum(e.count for e in log.exceptions)
-    found = f"{total} exception(s)" if total else "no exception"
+    causes = sum(e.count for e in obs.logged_causes())
+    found = f"{causes} exception(s)" if causes else "no exception"
+    if total > causes:
+        found += f" (and {total - causes} from the doctor's probes of paths that must fail)"
     when = ", written before this run" if log.before_run else ""
     ended = f"; the command ended ({log.exit_status})" if log.exit_status else ""
     return f"server log {escape(log.source)}: {found}{when}{escape(ended)}"

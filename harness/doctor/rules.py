@@ -25,7 +25,6 @@ from harness.doctor.logs import hint_for
 from harness.doctor.observations import (
     Finding,
     HandshakeProbe,
-    LoggedException,
     Observations,
     RouteProbe,
     RouteVerdict,
@@ -261,26 +260,20 @@ def _route_regex(route: RouteProbe) -> str:
     return f"^{pattern}$"
 
 
-def _logged_causes(obs: Observations) -> list[LoggedException]:
-    """The exceptions in the server log, most frequent first, without those the doctor's own
-    probes of paths that must fail caused (an unknown path's "No route found ...")."""
-    log = obs.server_log
-    if log is None:
-        return []
-    probed = [h.path for h in obs.all_handshakes() if not h.expected]
-    quoted = [f"'{path}'" for path in probed] + [f"'{path.lstrip('/')}'" for path in probed]
-    causes = [e for e in log.exceptions if not any(q in e.message for q in quoted)]
-    return sorted(causes, key=lambda e: -e.count)
-
-
 def _log_evidence(obs: Observations) -> tuple[str, str]:
-    """(what the server log shows, the fix it suggests); ("", "") without a log."""
+    """(what the server log shows, what to do next) for a failure in the consumer."""
     log = obs.server_log
     if log is None:
-        return "", ""
-    causes = _logged_causes(obs)
+        return "", (
+            "read the server log around these connections (`daphne -v 2`), or let the doctor "
+            'read it: --log FILE, or --command "..." to start the server itself'
+        )
+    causes = obs.logged_causes()
     if not causes:
-        return f"There is no exception in the server log ({log.source}).", ""
+        return f"There is no exception in the server log ({log.source}).", (
+            "run the server with more logging (`daphne -v 2`): the exception may go to another "
+            "stream or file than the one read"
+        )
     first = causes[0]
     where = f" at {first.where}" if first.where else ""
     times = f", {first.count} times" if first.count > 1 else ""
@@ -291,14 +284,8 @@ def _log_evidence(obs: Observations) -> tuple[str, str]:
         evidence += f" Other exceptions: {others}."
     hint = hint_for(first)
     if hint is None:
-        return evidence, ""
+        return evidence, f"fix the {first.kind} raised{where}"
     return f"{evidence} That is {hint.cause}.", hint.fix
-
-
-_READ_THE_LOG = (
-    "read the server log around these connections (`daphne -v 2`), or let the doctor read it: "
-    '--log FILE, or --command "..." to start the server itself'
-)
 
 
 def _non_auth_closes(obs: Observations) -> list[tuple[RouteProbe, HandshakeProbe]]:
@@ -320,6 +307,8 @@ def nothing_listening(obs: Observations) -> Iterator[Finding]:
     probes = [probe for _, probe in _declared(obs)]
     if not probes or not all(p.error_kind == "refused" for p in probes):
         return
+    if obs.server_log is not None and obs.server_log.exit_status:
+        return  # the start command exited: server_log says so, with its output
     if obs.http is not None and obs.http.error_kind not in ("refused", ""):
         return
     detail = f"Every connection to {obs.host}:{obs.port} was refused: no process listens there."
@@ -772,7 +761,7 @@ def closed_after_accept(obs: Observations) -> Iterator[Finding]:
     closes = _non_auth_closes(obs)
     if not closes:
         return
-    evidence, log_fix = _log_evidence(obs)
+    evidence, fix = _log_evidence(obs)
     accepted = [
         p for route, p in _declared(obs) if p.accepted and not auth_close_expected(p, route, obs)
     ]
@@ -788,7 +777,7 @@ def closed_after_accept(obs: Observations) -> Iterator[Finding]:
             "the server closes before answering. What they all run right after accept() is the "
             "consumer's connect() (or a base class they share): an exception there makes Daphne "
             f"close with 1011. {evidence}".rstrip(),
-            log_fix or _READ_THE_LOG,
+            fix,
         )
         return
     for route, probe in closes:
@@ -805,7 +794,7 @@ def closed_after_accept(obs: Observations) -> Iterator[Finding]:
                     evidence,
                 )
             ).rstrip(),
-            log_fix or _READ_THE_LOG,
+            fix,
             route.name,
         )
 
@@ -816,11 +805,11 @@ def server_log(obs: Observations) -> Iterator[Finding]:
     log = obs.server_log
     if log is None:
         return
-    causes = _logged_causes(obs)
+    causes = obs.logged_causes()
     hint = hint_for(causes[0]) if causes else None
     if log.exit_status:
         if causes:
-            detail = f"Its output ends with {causes[0].summary}" + (
+            detail = f"Its output shows {causes[0].summary}" + (
                 f" at {causes[0].where}." if causes[0].where else "."
             )
             detail += f" That is {hint.cause}." if hint else ""
