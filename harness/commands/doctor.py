@@ -2,11 +2,11 @@
 
 Probes who listens on the port, a plain HTTP GET, every contract route (with and without
 its trailing slash, first frame, the contract's liveness request) and the Origin policy,
-then prints a diagnosis. ``--log FILE`` or ``--command "..."`` adds the server's own output
-(the exception behind a failing connect()). ``--no-contract`` judges the route(s) in the URL or ``--route`` by
-plain WebSocket behaviour instead. Exit code 0 only when every route is healthy. The work
-lives in ``harness.doctor``; this module only maps options to a ``Plan`` and the report to
-an exit code.
+then prints a diagnosis. ``--log FILE`` or ``--command "..."`` adds the server's own
+output (the exception behind a failing connect()). ``--no-contract`` judges the route(s) in
+the URL or ``--route`` by plain WebSocket behaviour instead. Exit code 0 only when every
+route is healthy. The work lives in ``harness.doctor``; this module only maps options to a
+``Plan`` and the report to an exit code.
 """
 
 from __future__ import annotations
