@@ -11,7 +11,11 @@ Three layers, data flowing down only (the same split as the rest of the harness)
 * ``render``       output: a rich table for people, JSON for scripts.
 
 ``observations`` holds the dataclasses, ``servers`` the command-line signatures that tell an
-ASGI server from an HTTP-only one (a table, not if-chains).
+ASGI server from an HTTP-only one (a table, not if-chains). ``capture`` (I/O) reads the
+server's log (``--log``) or runs its start command (``--command``) around the probes, and
+``logs`` (pure) finds the exceptions in that output and matches known causes (a table too).
+Many diagnoses come from comparing probes: a route refused like an unknown path is not
+routed; a foreign Origin accepted rules out the origin validator.
 """
 
 from harness.doctor.observations import (
