@@ -46,11 +46,12 @@ class LoginFailed(ConfigError):
 @dataclass(frozen=True)
 class Credentials:
     """What a handshake carries for one credential: a query string (``""`` or ``?k=v``),
-    headers, and subprotocols to offer."""
+    headers, subprotocols to offer, and the Origin (sent by anonymous clients too)."""
 
     query: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     subprotocols: tuple[str, ...] = ()
+    origin: str | None = None  # auth.origin: the Origin header a browser would send
 
 
 class TokenProvider:
@@ -75,19 +76,23 @@ class TokenProvider:
     def present(self, token: str | None) -> Credentials:
         """Where ``token`` goes in the handshake, as ``auth.present`` says (None: nothing)."""
         auth = self.config.auth
+        origin = self.http_url if auth.origin == "same" else auth.origin
         if token is None:
-            return Credentials()
+            return Credentials(origin=origin)
         if auth.present == "query":
-            return Credentials(query=f"?{auth.query_param}={quote(token, safe='')}")
+            query = f"?{auth.query_param}={quote(token, safe='')}"
+            return Credentials(query=query, origin=origin)
         if auth.present == "header":
-            return Credentials(headers={auth.header: self._fill(auth.header_value, token)})
+            headers = {auth.header: self._fill(auth.header_value, token)}
+            return Credentials(headers=headers, origin=origin)
         if auth.present == "cookie":
-            return Credentials(headers={"Cookie": f"{auth.cookie}={token}"})
-        return Credentials(subprotocols=tuple(self._fill(p, token) for p in auth.subprotocols))
+            return Credentials(headers={"Cookie": f"{auth.cookie}={token}"}, origin=origin)
+        protocols = tuple(self._fill(p, token) for p in auth.subprotocols)
+        return Credentials(subprotocols=protocols, origin=origin)
 
     def credentials(self, user_name: str | None) -> Credentials:
         """Log in (once) as ``user_name`` and present its credential (None: anonymous)."""
-        return Credentials() if user_name is None else self.present(self.token(user_name))
+        return self.present(None if user_name is None else self.token(user_name))
 
     @staticmethod
     def _fill(template: str, token: str) -> str:

@@ -16,6 +16,7 @@ finds it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -252,7 +253,10 @@ class WsClient:
         client = cls(connection, url, transcript, label, session or ProtocolSession(ProtocolSpec()))
         for event in client.session.opened():
             if event.hello is not None:  # type: ignore[attr-defined]
-                await client._send_recorded(event.hello)  # type: ignore[attr-defined]
+                # A server that refuses after accept (close 4001 before the hello arrives)
+                # has closed by now: the close is recorded, the caller's next wait sees it.
+                with contextlib.suppress(ConnectionEnded):
+                    await client._send_recorded(event.hello)  # type: ignore[attr-defined]
         return client
 
     # -- sending ------------------------------------------------------------------------

@@ -120,6 +120,10 @@ class AuthSpec:
     # json: a JSON body; form: an HTML form (for Django's LoginView: its CSRF token is fetched
     # from a GET of login_path first and sent back).
     login_format: Literal["json", "form"] = "json"
+    # The Origin header every connection sends, as a browser would: "same" (the server's own
+    # address) or a URL; None: none. Stock Channels' AllowedHostsOriginValidator refuses a
+    # handshake without an Origin. Scenarios that test origins set their own.
+    origin: str | None = None
     # method command: a shell command printing the credential on its last line; {python} and
     # ${username} ${password} ${user_id} ${name} (shell-quoted) are filled in. Runs in
     # target.cwd with target.env.
@@ -382,7 +386,7 @@ class _Parser:
         for key in ("query_param", "login_path", "token_field", "hook", "bad_token", "header"):
             if node.get(key) is not None:
                 values[key] = self.string(node, key, "auth")
-        for key in ("header_value", "cookie", "command"):
+        for key in ("header_value", "cookie", "command", "origin"):
             if node.get(key) is not None:
                 values[key] = self.string(node, key, "auth")
         for key, allowed in (
@@ -418,6 +422,14 @@ class _Parser:
             )
         if spec.present == "header" and token_slot not in spec.header_value:
             raise self.fail(node, "auth.header_value must hold ${token}, e.g. 'Bearer ${token}'")
+        if spec.origin not in (None, "same") and not spec.origin.startswith(
+            ("http://", "https://")
+        ):
+            raise self.fail(
+                node,
+                f"auth.origin is {spec.origin!r}; write same (the server's own address) or a URL "
+                "such as https://app.example.com",
+            )
         if spec.method == "command" and not spec.command:
             raise self.fail(
                 node,

@@ -246,7 +246,7 @@ class _Run:
                 url,
                 transcript=self.transcript,
                 label=step.name,
-                origin=plan.origin,
+                origin=plan.origin or shown.origin,
                 headers=shown.headers,
                 subprotocols=shown.subprotocols,
                 timeout=step.within or self.timeouts.connect,

@@ -92,9 +92,10 @@ def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe
             values[route.owner_parameter] = user.user_id
         path = route.path(**values)
     except KeyError as exc:
-        raise ConfigError(f"{config.source}: target.ready_route: {exc.args[0]}") from None
+        fix = "" if user is not None else "; set target.ready_user to a configured user"
+        raise ConfigError(f"{config.source}: target.ready_route: {exc.args[0]}{fix}") from None
     login = None
-    if ready_user is not None:
+    if ready_user is not None or config.auth.origin is not None:
 
         def login(http_url: str) -> Credentials:
             return TokenProvider(config, http_url).credentials(ready_user)

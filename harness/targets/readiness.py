@@ -78,6 +78,7 @@ class WebSocketProbe:
             # Anonymous: a hello's ${user.*} fields are null. The session sends it if needed.
             client = await WsClient.open(
                 info.ws_url + self.path + credentials.query,
+                origin=credentials.origin,
                 headers=credentials.headers,
                 subprotocols=credentials.subprotocols,
                 timeout=self.attempt_timeout,

@@ -295,3 +295,21 @@ def test_a_failed_login_is_starting_or_a_wrong_answer(status: int | None, kind: 
     assert WebSocketProbe(path="/x", login=login)(info) == NotReady(
         "login for users.primary failed", kind
     )
+
+
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [("same", NOWHERE.rstrip("/")), ("https://app.example.com", "https://app.example.com")],
+)
+def test_origin_goes_with_every_connection(write: Write, origin: str, expected: str) -> None:
+    config = _config(write, f"auth: {{method: static, origin: '{origin}'}}\n")
+    tokens = TokenProvider(config, NOWHERE)
+    assert tokens.present(None).origin == expected  # anonymous clients send it too
+    assert tokens.present("t").origin == expected
+
+
+def test_origin_must_be_same_or_a_url(write: Write) -> None:
+    path = write("c.yaml", "auth: {origin: example.com}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, environ={})
+    assert str(info.value).startswith(f"{path}:1: auth.origin is 'example.com'; write same")

@@ -1,0 +1,232 @@
+"""The inbox example (examples/inbox): another Django Channels app, tested with YAML only.
+
+The bundled conformance suite runs against it with nothing but its config and contract:
+session-cookie auth after Django's form login, UUID user ids, a welcome after the hello,
+pushes only through its Redis channel layer. The clean app passes; each of its fault
+switches is caught by the scenarios its catalogue names (examples/inbox/faults.yaml,
+judged by ``harness.mutation.judge``, as ``python -m harness.mutation`` scores it).
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from harness import mutation
+from harness.auth import LoginFailed, TokenProvider
+from harness.client import WsClient
+from harness.config import HarnessConfig, load_config
+from harness.contract import load_contract
+from harness.errors import TargetNotReadyError
+from harness.protocol import ProtocolSession, ProtocolSpec
+from harness.push import PushRequest, PushTrigger
+from harness.targets import TargetOptions, make_target
+from harness.targets.ports import free_port, port_accepts
+
+pytestmark = pytest.mark.slow
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inbox"
+CONFIG = EXAMPLE / "inbox.config.yaml"
+CATALOGUE = mutation.load_catalogue(EXAMPLE / "faults.yaml")
+WORKERS = 2  # fault runs at once; each gets its own Redis database
+RUN_TIMEOUT = 180.0
+
+
+def app_faults() -> set[str]:
+    """The fault switches the app declares (inbox/faults.py's FAULTS), without importing it."""
+    tree = ast.parse((EXAMPLE / "inbox" / "faults.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "FAULTS":
+            return set(ast.literal_eval(node.value))
+    raise AssertionError("inbox/faults.py declares no FAULTS")
+
+
+def test_the_catalogue_covers_every_fault_switch_of_the_app() -> None:
+    assert set(CATALOGUE.faults) == app_faults()
+    assert len(CATALOGUE.faults) >= 8
+
+
+@pytest.fixture(scope="module")
+def redis_base() -> Iterator[str]:
+    """A private redis-server on a free loopback port, 64 databases (one per run)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        problem = "redis-server is not installed: apt-get install redis-server"
+        if os.environ.get("WS_HARNESS_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{problem} (WS_HARNESS_REQUIRE_SERVICES=1: these tests must run)")
+        pytest.skip(f"{problem} (CI sets WS_HARNESS_REQUIRE_SERVICES=1 to make this a failure)")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--databases",
+            "64",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not port_accepts("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+def conformance(redis_url: str, *args: str) -> mutation.RunResult:
+    """One child run of the bundled suite against the example, its Redis at ``redis_url``."""
+    with tempfile.TemporaryDirectory(prefix="ws-harness-inbox-") as workdir:
+        junit = Path(workdir) / "junit.xml"
+        command = mutation.conformance_command(junit, f"--ws-config={CONFIG}", *args)
+        env = {**os.environ, "INBOX_REDIS_URL": redis_url}
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            return mutation.RunResult(-1, f"(the run took longer than {RUN_TIMEOUT:.0f}s)", [], 0)
+        failed, total = mutation.read_junit(junit)
+    return mutation.RunResult(done.returncode, done.stdout + done.stderr, failed, total)
+
+
+def test_the_clean_app_passes_the_bundled_suite(redis_base: str) -> None:
+    code, output, failed, total = conformance(f"{redis_base}/0", "-rs")
+    assert code == 0 and not failed, f"failed: {failed}\n{output[-4000:]}"
+    assert total >= 80
+    assert "SKIPPED" not in output, output[-3000:]  # every scenario applies to the example
+
+
+def test_every_fault_switch_is_caught(redis_base: str) -> None:
+    assert CATALOGUE.switch is not None
+
+    def one(index: int, spec: mutation.FaultSpec) -> mutation.Verdict:
+        started = time.monotonic()
+        args = mutation.fault_args(spec, CATALOGUE.switch or "")
+        result = conformance(f"{redis_base}/{index + 1}", *args)
+        return mutation.judge(
+            spec.name, spec.fail, result, spec.message, time.monotonic() - started
+        )
+
+    specs = list(CATALOGUE.faults.values())
+    with ThreadPoolExecutor(WORKERS) as pool:
+        verdicts = list(pool.map(one, range(len(specs)), specs))
+    print("\n".join(mutation.render(verdicts)))
+    missed = [mutation.explain(v) for v in verdicts if not v.caught]
+    assert not missed, "\n\n".join(missed)
+
+
+# -- the pieces on their own: login, readiness as a user, a command push --------------------
+
+
+@pytest.fixture(scope="module")
+def inbox(redis_base: str) -> Iterator[tuple[HarnessConfig, str]]:
+    """The example app, started by the harness as its config says; (config, http_url)."""
+    environ = {**os.environ, "INBOX_REDIS_URL": f"{redis_base}/63"}
+    config = load_config(CONFIG, environ=environ)
+    contract = load_contract(config.contract)
+    with make_target(TargetOptions(), config, contract) as target:
+        yield config, target.info.http_url
+
+
+def test_session_login_gets_the_apps_session_cookie(inbox: tuple[HarnessConfig, str]) -> None:
+    config, http_url = inbox
+    cookie = TokenProvider(config, http_url).token("primary")
+    assert len(cookie) >= 32
+    shown = TokenProvider(config, http_url).credentials("primary")
+    assert shown.headers["Cookie"].startswith("inbox_session=")
+    assert shown.origin == http_url
+
+
+def test_a_wrong_password_is_one_line_naming_the_user(
+    inbox: tuple[HarnessConfig, str], tmp_path: Path
+) -> None:
+    _, http_url = inbox
+    text = CONFIG.read_text().replace("password: ada-pass", "password: wrong")
+    (tmp_path / "inbox.asyncapi.yaml").write_text((EXAMPLE / "inbox.asyncapi.yaml").read_text())
+    (tmp_path / "c.yaml").write_text(text.replace("cwd: .", f"cwd: {EXAMPLE}"))
+    wrong = load_config(tmp_path / "c.yaml", environ={"INBOX_REDIS_URL": "redis://x:1/0"})
+    with pytest.raises(LoginFailed) as info:
+        TokenProvider(wrong, http_url).token("primary")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "login for users.primary (ada)" in message
+    assert "without a 'inbox_session' cookie" in message
+    assert info.value.status == 200  # Django's LoginView shows the form again
+
+
+def test_without_ready_user_readiness_says_to_set_it(redis_base: str, tmp_path: Path) -> None:
+    """The configured ready route (live/inbox/) refuses anonymous clients with 4401: without
+    target.ready_user, readiness fails fast (a wrong answer, not a timeout) with the fix."""
+    text = CONFIG.read_text().replace("  ready_user: primary\n", "")
+    text = text.replace("cwd: .", f"cwd: {EXAMPLE}").replace(
+        "ready_timeout: 30", "ready_timeout: 20"
+    )
+    (tmp_path / "inbox.asyncapi.yaml").write_text((EXAMPLE / "inbox.asyncapi.yaml").read_text())
+    (tmp_path / "c.yaml").write_text(text)
+    config = load_config(tmp_path / "c.yaml", environ={"INBOX_REDIS_URL": f"{redis_base}/62"})
+    contract = load_contract(config.contract)
+    started = time.monotonic()
+    with pytest.raises(TargetNotReadyError) as info, make_target(TargetOptions(), config, contract):
+        pass
+    assert time.monotonic() - started < 19  # a wrong answer ends the wait, no timeout
+    message = str(info.value)
+    assert "handshake accepted, then close 4401 before any frame" in message
+    assert "set target.ready_user to a configured user" in message
+
+
+async def test_a_push_through_the_apps_own_management_command(
+    inbox: tuple[HarnessConfig, str], tmp_path: Path
+) -> None:
+    """push.method command: the app's manage.py push_event, templated in the config."""
+    config, http_url = inbox
+    text = CONFIG.read_text().replace("cwd: .", f"cwd: {EXAMPLE}")
+    text = text.replace(
+        "  method: channel_layer ",
+        '  command: "{python} manage.py push_event member_${user} ${type} ${data}"\n'
+        "  method: command ",
+    )
+    (tmp_path / "inbox.asyncapi.yaml").write_text((EXAMPLE / "inbox.asyncapi.yaml").read_text())
+    (tmp_path / "c.yaml").write_text(text)
+    environ = {"INBOX_REDIS_URL": config.target.env["INBOX_REDIS_URL"]}
+    commanded = load_config(tmp_path / "c.yaml", environ=environ)
+    assert commanded.push.method == "command"
+    tokens = TokenProvider(config, http_url)
+    shown = tokens.credentials("primary")
+    user = config.user("primary")
+    spec = ProtocolSpec.build(load_contract(config.contract), config)
+    ws_url = http_url.replace("http://", "ws://") + "/live/feed/"
+    client = await WsClient.open(
+        ws_url,
+        origin=shown.origin,
+        headers=shown.headers,
+        session=ProtocolSession(spec, user_id=user.user_id, user=user),
+    )
+    try:
+        confirmed = await client.confirmed(5)
+        assert confirmed is not None and confirmed.problem is None
+        trigger = PushTrigger(commanded, http_url, tokens)
+        data = {"noteId": "n-7", "sharedBy": "cy 'the admin'"}
+        request = PushRequest("note_shared", "user", user_id=user.user_id, data=data)
+        await asyncio.to_thread(trigger.send, request)
+        pushed = await client.next_of_type("note_shared", 10)
+        assert pushed.value["body"] == data
+    finally:
+        await client.close()
