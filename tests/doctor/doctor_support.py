@@ -1,6 +1,7 @@
 """Servers for the doctor's end-to-end tests (a uniquely named module, importable by the
-tests, unlike ``conftest``): the reference target (healthy or with a fault)
-and stray SO_REUSEPORT HTTP listeners. Loopback, free ports, bounded waits, always stopped."""
+tests, unlike ``conftest``): the reference target (healthy or with a fault), stray
+SO_REUSEPORT HTTP listeners, and a plain ASGI app that refuses one route before accept.
+Loopback, free ports, bounded waits, always stopped."""
 
 from __future__ import annotations
 
@@ -123,6 +124,19 @@ def reuseport_http(start_server: StartServer) -> Callable[[int], Server]:
     """``reuseport_http(port)``: a plain HTTP server joining ``port`` with SO_REUSEPORT."""
     script = str(Path(__file__).with_name("reuseport_http.py"))
     return lambda port: start_server([sys.executable, script, str(port)], "ready")
+
+
+@pytest.fixture
+def refusing_asgi(start_server: StartServer) -> Callable[[], str]:
+    """``refusing_asgi()`` -> ws://127.0.0.1:PORT of Daphne serving ``refusing_asgi.py``."""
+
+    def start() -> str:
+        port = free_port()
+        script = str(Path(__file__).with_name("refusing_asgi.py"))
+        start_server([sys.executable, script, str(port)], "Listening on TCP address")
+        return f"ws://127.0.0.1:{port}"
+
+    return start
 
 
 def run_doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:

@@ -268,6 +268,22 @@ def test_a_route_answering_like_an_unknown_path_is_not_routed(
     assert "websocket_urlpatterns" in not_routed["fix"]
 
 
+def test_a_403_with_a_foreign_origin_accepted_is_not_the_origin_validator(
+    refusing_asgi: Callable[[], str], capsys: Any
+) -> None:
+    """A route whose app closes before accept (Daphne: 403) on a server without an origin
+    validator (a foreign Origin is accepted on another route), unknown paths 500: the doctor
+    names the refusal before accept, not the validator."""
+    url = refusing_asgi()
+    report = doctor_fails(capsys, url, "--no-contract", "--route", "/open/", "--route", "/refuse/")
+    assert rules(report) == {"refused_before_accept"}, text(report)
+    refused = finding(report, "refused_before_accept")
+    assert refused["title"] == "HTTP 403 on /refuse/ is not the origin validator"
+    assert "a foreign Origin (http://evil.example) is accepted on /open/" in refused["detail"]
+    assert "close() before accept()" in refused["detail"]
+    assert [v["route"] for v in report["routes"] if not v["healthy"]] == ["/refuse/"]
+
+
 def assert_names_the_missing_channel_layer(report: dict[str, Any]) -> None:
     """Every accepted connection closes 1011: connect() is named, with the log's exception."""
     closed = finding(report, "closed_after_accept")
