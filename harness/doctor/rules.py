@@ -640,7 +640,11 @@ def refused_before_accept(obs: Observations) -> Iterator[Finding]:
     """HTTP 403 on a route, where the origin validator is ruled out: the app refused it."""
     validator = _not_the_origin_validator(obs)
     not_routed = [p for _, p in _not_routed(obs)]
-    refused = [p for _, p in _declared(obs) if p.status == 403 and p not in not_routed]
+    refused = [
+        p
+        for route, p in _declared(obs)
+        if p.status == 403 and p not in not_routed and not _slash_twin_works(route, p, obs)
+    ]
     if not refused or not validator:
         return
     unknown = obs.unknown_path

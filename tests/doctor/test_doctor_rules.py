@@ -511,3 +511,16 @@ def test_a_command_that_exited_is_an_error_with_its_exception() -> None:
     exited = report.findings[0]
     assert exited.title == "the start command exited (exit code 1) before the probes"
     assert "ModuleNotFoundError: No module named 'channels'" in exited.detail
+
+
+def test_a_403_on_one_slash_form_is_the_route_regex_only() -> None:
+    """The other form works: trailing_slash says it, not a second finding about the 403."""
+    first, owner, _ = healthy_routes()
+    anonymous = RouteProbe(
+        "permissions_anonymous",
+        "ws/permissions/anonymous/",
+        "anonymous",
+        handshakes=(ok("/ws/permissions/anonymous/"), refused("/ws/permissions/anonymous", 403)),
+    )
+    report = diagnose(observations(first, owner, anonymous, origins=[FOREIGN_ACCEPTED]))
+    assert errors(report.findings) == {"trailing_slash"}
