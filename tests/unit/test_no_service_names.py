@@ -57,6 +57,22 @@ SERVICE_NAMES = [
     "UNKNOWN_MESSAGE_TYPE",
     "missing_parameters",
     "grades",
+    # ... and of the example app (examples/inbox), which the harness must not know either
+    "may_i",
+    "may_i_answer",
+    "member_feed",
+    "inbox_session",
+    "inbox.deliver",
+    "inbox_deliver",
+    "note_shared",
+    "badge_awarded",
+    "live/feed",
+    "live/members",
+    "live/lobby",
+    "NO_SUCH_KIND",
+    "MISSING_FIELDS",
+    "INBOX_FAULTS",
+    "INBOX_REDIS_URL",
 ]
 # Whole literals that name a reference message or field although the word alone is generic
 # (``user.user_id`` is the config's own vocabulary; the literal "user_id" is a frame field).
