@@ -182,8 +182,12 @@ class WsClient:
         transcript: Transcript,
         label: str,
         session: ProtocolSession,
+        elsewhere: Callable[[Event], bool] | None = None,
     ) -> None:
         self._connection = connection
+        # Frames that belong to another scenario running at the same time (its pushes, by
+        # their trace): noted in the transcript, never judged here.
+        self.elsewhere = elsewhere
         self.url = url
         self.transcript = transcript
         self.label = label
@@ -207,6 +211,7 @@ class WsClient:
         subprotocols: Sequence[str] = (),
         timeout: float = 5.0,
         session: ProtocolSession | None = None,
+        elsewhere: Callable[[Event], bool] | None = None,
     ) -> WsClient:
         """Connect; raises HandshakeRejected if the server answers the upgrade with an HTTP status.
 
@@ -250,7 +255,8 @@ class WsClient:
             answered = isinstance(exc, InvalidHandshake)
             raise HandshakeRejected(shown_url, None, reason=reason, answered=answered) from None
         transcript.record(label, "received", "handshake", text="HTTP 101 (accepted)")
-        client = cls(connection, url, transcript, label, session or ProtocolSession(ProtocolSpec()))
+        session = session or ProtocolSession(ProtocolSpec())
+        client = cls(connection, url, transcript, label, session, elsewhere)
         for event in client.session.opened():
             if event.hello is not None:  # type: ignore[attr-defined]
                 # A server that refuses after accept (close 4001 before the hello arrives)
@@ -303,7 +309,16 @@ class WsClient:
         return await self._read(timeout, "a frame")
 
     async def _read(self, timeout: float, waiting_for: str) -> Event:
-        """Read one frame and return the session's event for it; a close raises ConnectionEnded."""
+        """Read the next frame of this test and return the session's event for it (frames of
+        another test are noted and skipped); a close raises ConnectionEnded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            event = await self._read_frame(max(deadline - time.monotonic(), 0), waiting_for)
+            if event is not None:
+                return event
+
+    async def _read_frame(self, timeout: float, waiting_for: str) -> Event | None:
+        """One frame's event, or None when it belongs elsewhere."""
         if self.closed:
             raise ConnectionEnded(waiting_for, self.close_code, self.close_reason)
         try:
@@ -318,6 +333,11 @@ class WsClient:
             frame = self.transcript.record(self.label, "received", "binary", size=len(payload))
         else:
             event = self.session.receive_text(payload, now)[0]
+            if self.elsewhere is not None and self.elsewhere(event):
+                self.transcript.note(
+                    self.label, f"another scenario's {event.type!r}: not judged here"
+                )
+                return None
             violations = event.frame.violations if event.frame is not None else ()
             self.violations.extend(violations)
             frame = self.transcript.record(

@@ -29,6 +29,11 @@ _OPTIONS: list[tuple[str, str]] = [
     ("--ws-log-lines", "server log lines shown with a failure (default: 40)"),
     ("--ws-image", "docker backend: run this image instead of building target.dockerfile"),
     ("--ws-docker-network", "docker backend: auto, host or publish (default: auto)"),
+    (
+        "--ws-concurrency",
+        "scenarios run at the same time, each on its own connections (default: 4 per CPU, "
+        "at most 16; 1 runs them one after another)",
+    ),
     ("--ws-fuzz-examples", "fuzz tests: Hypothesis examples per test (overrides the profile)"),
     ("--ws-fuzz-profile", "fuzz tests: Hypothesis profile, ci, thorough or replay (default: ci)"),
     ("--ws-fuzz-db", "fuzz tests: Hypothesis example database directory"),
@@ -95,6 +100,7 @@ _VALIDATORS = {
     "--ws-log-lines": _port,
     "--ws-docker-network": _network,
     "--ws-fuzz-examples": _count,
+    "--ws-concurrency": _count,
 }
 
 

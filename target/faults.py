@@ -114,7 +114,7 @@ FAULTS: dict[str, str] = {
     # --- connections closed early ----------------------------------------------------------------
     "close_after_error": "The connection is closed (1000) right after every error frame.",
     "close_early": (
-        "Every accepted connection is closed (1000) 2.5 s after it opened: a session lifetime "
+        "Every accepted connection is closed (1000) 1.5 s after it opened: a session lifetime "
         "configured in seconds where minutes were meant."
     ),
     "small_size_limit": (

@@ -9,7 +9,6 @@ the file, the line and what is wrong.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from harness._pytest.session import SESSION_KEY, HarnessSession
-from harness.engine import Scenario, Verdict, load_scenarios, run_scenario
+from harness.engine import Scenario, Verdict, load_scenarios
 from harness.errors import HarnessError
 
 
@@ -68,10 +67,20 @@ class ScenarioItem(pytest.Item):
         # The scenario runs here, in setup, because pytest reports an exception in setup as
         # ERROR and one in the call as FAILED: a harness or config problem must never read
         # as the server's failure. runtest() then reports what the server did.
-        self.verdict = asyncio.run(run_scenario(self.scenario, self.context))
+        self.verdict = session.verdict(self.scenario, self._planned)
         if self.verdict.outcome == "error" and self.verdict.failure is not None:
             failure = self.verdict.failure
             pytest.fail(f"{failure.title}\nAt: {failure.step}", pytrace=False)
+
+    def _planned(self) -> list[Scenario]:
+        """This run's scenarios from this one on, as the pool should start them."""
+        items = self.session.items
+        start = items.index(self) if self in items else len(items)
+        return [
+            item.scenario
+            for item in items[start:]
+            if isinstance(item, ScenarioItem) and not item.get_closest_marker("skip")
+        ]
 
     def runtest(self) -> None:
         assert self.verdict is not None

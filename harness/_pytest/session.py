@@ -7,7 +7,9 @@ A target that cannot start fails every test that needs it with the same one-line
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import pytest
 
 from harness.config import HarnessConfig, load_config
 from harness.contract import Contract, load_contract
+from harness.engine import Scenario, Verdict, run_scenario
+from harness.engine.pool import ScenarioPool, default_concurrency
 from harness.engine.runner import RunContext
 from harness.errors import HarnessError
 from harness.targets import Target, TargetOptions, make_target, resolve_backend
@@ -49,6 +53,8 @@ class HarnessSession:
     contract_path: str | None
     log_lines: int
     strict_frames: bool = False
+    concurrency: int = 1
+    _pool: ScenarioPool | None = None
     _config: HarnessConfig | None = None
     _contract: Contract | None = None
     _target: Target | None = None
@@ -77,11 +83,16 @@ class HarnessSession:
             docker_network=_option(config, "ws_docker_network") or "auto",
         )
         lines = _option(config, "ws_log_lines")
+        concurrency = _option(config, "ws_concurrency")
+        if hasattr(config, "workerinput"):
+            # An xdist worker is handed its scenarios one by one: run each when asked.
+            concurrency = 1
         return cls(
             options=options,
             config_path=_path_option(config, "ws_config"),
             contract_path=_path_option(config, "ws_contract"),
             log_lines=int(lines) if lines else 40,
+            concurrency=int(concurrency) if concurrency else default_concurrency(),
             strict_frames=bool(
                 config.getoption("ws_strict_frames", False) or config.getini("ws_strict_frames")
             ),
@@ -128,6 +139,17 @@ class HarnessSession:
             )
         return self._context
 
+    def verdict(self, scenario: Scenario, planned: Callable[[], Sequence[Scenario]]) -> Verdict:
+        """``scenario``'s verdict. With concurrency, the first call starts every scenario
+        ``planned()`` gives (the run's remaining ones, in order); later calls collect theirs."""
+        context = self.run_context()
+        if self.concurrency > 1 and self._pool is None:
+            self._pool = ScenarioPool(context, self.concurrency)
+            self._pool.start(planned())
+        if self._pool is not None and scenario in self._pool:
+            return self._pool.verdict(scenario)
+        return asyncio.run(run_scenario(scenario, context))
+
     def check_target(self) -> None:
         """Before each test: the server is still alone on its port."""
         if self._target is not None:
@@ -141,6 +163,9 @@ class HarnessSession:
         return self._target.logs(self.log_lines) if self._target is not None else ""
 
     def stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:  # before the server goes: scenarios still running end cleanly
+            pool.stop()
         target, self._target = self._target, None
         if target is not None:
             target.stop()

@@ -100,6 +100,7 @@ class _FileParser:
             "markers",
             "probe",
             "unsolicited",
+            "alone",
             *_GENERATORS,
         }
         unknown = set(entry) - allowed
@@ -225,7 +226,21 @@ class _FileParser:
                 str(t) for t in _fill(entry.get("unsolicited") or [], variables) if t
             ),
             skip_reason=self.push_skip_reason() if needs_push else "",
+            alone=self.runs_alone(entry, parsed),
         )
+
+    def runs_alone(self, entry: Mapping[str, Any], steps: tuple[m.Step, ...]) -> bool:
+        """Whether the scenario must not share the server with others running concurrently.
+
+        Declared with ``alone: true`` (e.g. a scenario whose verdict counts every connection
+        of a user, or changes state that all of a user's connections share); implied by a
+        push when pushes carry no trace, because then nothing tells whose push a frame is.
+        """
+        declared = entry.get("alone", False)
+        if not isinstance(declared, bool):
+            raise self.fail(entry, "alone: is true or false")
+        pushes = any(isinstance(s, m.Push) for s in steps)
+        return declared or (pushes and not (self.config and self.config.push.trace_field))
 
     def roles(self, raw: Any, variables: Mapping[str, Any]) -> Any:
         """``send_role`` and ``expect_reply: {role: ...}``: messages from the contract's x-roles."""

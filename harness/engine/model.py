@@ -179,3 +179,6 @@ class Scenario:
     # frames are judged strictly (--ws-strict-frames).
     subject: tuple[str, ...] = ()
     unsolicited: tuple[str, ...] = ()  # types that may arrive at any time, unasked
+    # Runs with no other scenario at the same time: its verdict depends on server state that
+    # other scenarios' connections share (see loader.runs_alone).
+    alone: bool = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import time
 import uuid
@@ -40,6 +41,31 @@ from harness.targets.base import TargetInfo
 from harness.templates import TemplateError, dotted, resolve
 
 
+class TraceBook:
+    """Which scenario triggered each traced push, so that scenarios running at the same time
+    keep out of each other's verdicts: a push carrying another scenario's trace (a global
+    broadcast, or a push to a user both have connected) is that scenario's to judge."""
+
+    def __init__(self) -> None:
+        self._owners: dict[Any, int] = {}
+
+    def issue(self, owner: int) -> str:
+        trace = uuid.uuid4().hex
+        self._owners[trace] = owner
+        return trace
+
+    def elsewhere(self, owner: int) -> Callable[[Any], bool]:
+        """Whether an event belongs to a scenario other than ``owner``."""
+        owners = self._owners
+
+        def foreign(event: Any) -> bool:
+            if not isinstance(event, Push) or event.trace is None:
+                return False
+            return owners.get(event.trace, owner) != owner
+
+        return foreign
+
+
 @dataclass
 class RunContext:
     """What every scenario run needs, built once per test session."""
@@ -53,6 +79,7 @@ class RunContext:
     spec: ProtocolSpec
     # Judge every contract violation in every frame (not only the scenario's subject).
     strict_frames: bool = False
+    traces: TraceBook = field(default_factory=TraceBook)
 
     @classmethod
     def create(
@@ -144,6 +171,7 @@ class _Run:
     connections: dict[str, _Connection] = field(default_factory=dict)
     last: str | None = None  # the most recently opened connection
     last_push: _LastPush | None = None
+    run_id: int = field(default_factory=lambda: next(_RUN_IDS))
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -251,6 +279,7 @@ class _Run:
                 subprotocols=shown.subprotocols,
                 timeout=step.within or self.timeouts.connect,
                 session=self.ctx.session(plan.user),
+                elsewhere=self.ctx.traces.elsewhere(self.run_id),
             )
         except HandshakeRejected as exc:
             if step.outcome == "refused":
@@ -397,7 +426,7 @@ class _Run:
     async def push(self, step: model.Push) -> None:
         data = dict(resolve(dict(step.data), self.lookup(None)))
         trace_field = self.ctx.config.push.trace_field
-        trace = uuid.uuid4().hex if trace_field else None
+        trace = self.ctx.traces.issue(self.run_id) if trace_field else None
         if trace_field:
             data[trace_field] = trace
         to = str(resolve(step.to, self.lookup(None)))
@@ -457,6 +486,7 @@ class _Run:
                 await connection.client.close()
 
 
+_RUN_IDS = itertools.count(1)
 _DRAIN_SECONDS = 0.005  # frames already on their way when the last step ends are judged too
 
 

@@ -42,7 +42,7 @@ CLOSE_FORBIDDEN = 4003
 
 SLOW_ACCEPT_SECONDS = 3.0
 SLOW_HEARTBEAT_SECONDS = 2.0
-EARLY_CLOSE_SECONDS = 2.5  # the close_early fault's session lifetime
+EARLY_CLOSE_SECONDS = 1.5  # the close_early fault's session lifetime
 NO_SUCH_LAYER = "no_channel_layer"  # an alias CHANNEL_LAYERS does not declare
 
 FEATURES = {

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness.bundled import scenarios_dir
-from harness.config import load_config
+from harness.config import HarnessConfig, load_config
 from harness.contract import Contract
 from harness.engine import model as m
 from harness.engine.loader import load_scenarios
@@ -420,3 +421,43 @@ def test_types_in_silence_and_push_expectations_are_checked(
 
 def test_wait_true_is_rejected(write: Write, contract: Contract) -> None:
     _error(_step_file(write, "wait: true"), contract)
+
+
+# -- running alone ----------------------------------------------------------------------------
+
+_PUSHING = """
+    scenarios:
+      - id: pushing
+        steps:
+          - connect: {route: permissions, auth: user}
+          - push: {type: cache_invalidation, to: primary, data: {cacheKeys: [k]}}
+          - expect_push: {}
+      - id: quiet
+        alone: true
+        steps:
+          - connect: {route: permissions, auth: anonymous}
+"""
+
+
+def test_alone_is_declared_per_scenario(
+    write: Write, contract: Contract, config: HarnessConfig
+) -> None:
+    pushing, quiet = load_scenarios(write("s.scenarios.yaml", _PUSHING), contract, config)
+    assert quiet.alone
+    assert not pushing.alone  # its pushes carry a trace: it can share the server
+
+
+def test_pushes_without_a_trace_run_alone(
+    write: Write, contract: Contract, config: HarnessConfig
+) -> None:
+    """Nothing tells whose untraced push a frame is, so a pushing scenario must not share."""
+    untraced = replace(config, push=replace(config.push, trace_field=None))
+    pushing, _ = load_scenarios(write("s.scenarios.yaml", _PUSHING), contract, untraced)
+    assert pushing.alone
+
+
+def test_alone_must_be_true_or_false(write: Write, contract: Contract) -> None:
+    line, problem = _error(
+        write("s.scenarios.yaml", _PUSHING.replace("alone: true", "alone: sometimes")), contract
+    )
+    assert line == 7 and "alone: is true or false" in problem
