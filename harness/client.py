@@ -58,7 +58,7 @@ class Frame:
     unexplained: str = ""  # why no expectation accounts for this frame ("" when one did)
 
     def render(self) -> str:
-        arrow = ">>" if self.direction == "sent" else "<<"
+        arrow = "--" if self.kind == "note" else ">>" if self.direction == "sent" else "<<"
         if self.kind == "close":
             body = f"CLOSE {self.close_code if self.close_code is not None else '(no close frame)'} {self.text}".rstrip()
         elif self.kind == "binary":
@@ -101,7 +101,7 @@ class Transcript:
                 return
 
     def note(self, connection: str, text: str) -> None:
-        self.record(connection, "sent", "note", text=f"-- {text}")
+        self.record(connection, "sent", "note", text=text)
 
     def render(self, limit: int = 200) -> str:
         frames = self.frames[-limit:]
