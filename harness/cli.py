@@ -1,6 +1,7 @@
 """``ws-harness``: the command line.
 
-    ws-harness run [PYTEST ARGS]   the bundled conformance suite (default: the reference target)
+    ws-harness run [PYTEST ARGS]   the bundled scenarios (plus folders given), with the pytest
+                                   config of the current directory; -m fuzz adds fuzzing
     ws-harness serve               start the configured target on a free port, print its URL
     ws-harness doctor [URL]        say why a WebSocket endpoint fails
     ws-harness clean               remove containers left by earlier runs
@@ -44,7 +45,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Conformance, fuzz and load testing for real-time WebSocket services.",
     )
     commands = parser.add_subparsers(metavar="COMMAND")
-    commands.add_parser("run", help="run the conformance suite (arguments go to pytest)")
+    commands.add_parser(
+        "run",
+        help="run the bundled scenarios with your project's pytest config "
+        "(arguments go to pytest; ws-harness run --help lists them)",
+    )
 
     for name in _SUBCOMMANDS:
         # Each module declares its own arguments; heavy imports wait inside its handler.

@@ -1,0 +1,32 @@
+"""The plugin of ``ws-harness run``'s pytest runs (``-p harness.commands.run_plugin``).
+
+It adds the bundled scenarios to the run once pytest has chosen the rootdir and the ini
+file from the user's directory and paths. Loaded with ``-p``, so xdist workers load it too
+and collect the same items as the controller.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.bundled import scenarios_dir
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    folder = scenarios_dir()
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # No paths given: the bundled scenarios only, not the project's testpaths.
+        config.args[:] = [str(folder)]
+        config.args_source = pytest.Config.ArgsSource.ARGS
+    elif not any(_covers(arg, folder, config) for arg in config.args):
+        config.args.insert(0, str(folder))
+
+
+def _covers(arg: str, folder: Path, config: pytest.Config) -> bool:
+    """Does the argument already include the bundled folder (the folder or a parent)?"""
+    path = (config.invocation_params.dir / arg.split("::", 1)[0]).resolve()
+    target = folder.resolve()
+    return path == target or path in target.parents
