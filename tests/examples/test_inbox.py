@@ -230,3 +230,45 @@ async def test_a_push_through_the_apps_own_management_command(
         assert pushed.value["body"] == data
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    ("auth", "seen"),
+    [
+        ("{present: header, header: X-Api-Key, header_value: 'Key ${token}'}", "X-Api-Key"),
+        ("{present: cookie, cookie: sid}", "Cookie"),
+        ("{present: subprotocol, subprotocols: [bearer, '${token}']}", "Sec-WebSocket-Protocol"),
+    ],
+)
+async def test_each_presentation_reaches_the_server(auth: str, seen: str, tmp_path: Path) -> None:
+    """Header, cookie and subprotocol credentials arrive in the handshake (a plain
+    websockets server on loopback records it and picks the first offered subprotocol)."""
+    from websockets.asyncio.server import serve
+
+    (tmp_path / "c.yaml").write_text(
+        f"auth: {auth}\nusers:\n  primary: {{token: s3cret, user_id: 1}}\n"
+    )
+    config = load_config(tmp_path / "c.yaml", environ={})
+    received: dict[str, str] = {}
+
+    def record(connection: object, request: object) -> None:
+        received.update(dict(request.headers.raw_items()))  # type: ignore[attr-defined]
+
+    def first(connection: object, offered: list[str]) -> str | None:
+        return offered[0] if offered else None
+
+    async def echo(connection: object) -> None:
+        await connection.wait_closed()  # type: ignore[attr-defined]
+
+    async with serve(
+        echo, "127.0.0.1", 0, process_request=record, select_subprotocol=first
+    ) as server:
+        port = server.sockets[0].getsockname()[1]
+        shown = TokenProvider(config, f"http://127.0.0.1:{port}").credentials("primary")
+        client = await WsClient.open(
+            f"ws://127.0.0.1:{port}/x{shown.query}",
+            headers=shown.headers,
+            subprotocols=shown.subprotocols,
+        )
+        await client.close()
+    assert "s3cret" in received[seen]
