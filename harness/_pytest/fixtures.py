@@ -105,12 +105,15 @@ async def ws_connect(
             values[chosen.owner_parameter] = config.user(user or "primary").user_id
         if token is None and user is not None:
             token = await asyncio.to_thread(ws_run_context.tokens.token, user)
-        url = ws_target.ws_url + chosen.path(**values) + ws_run_context.tokens.query(token)
+        shown = ws_run_context.tokens.present(token)  # query, header, cookie or subprotocol
+        url = ws_target.ws_url + chosen.path(**values) + shown.query
         client = await WsClient.open(
             url,
             transcript=ws_transcript,
             label=label or user or "anonymous",
-            origin=origin,
+            origin=origin or shown.origin,
+            headers=shown.headers,
+            subprotocols=shown.subprotocols,
             timeout=config.timeouts.connect,
             session=ws_run_context.session(config.user(user) if user is not None else None),
         )

@@ -14,6 +14,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -272,3 +273,35 @@ async def test_each_presentation_reaches_the_server(auth: str, seen: str, tmp_pa
         )
         await client.close()
     assert "s3cret" in received[seen]
+
+
+def test_hand_written_tests_connect_as_a_member(redis_base: str, tmp_path: Path) -> None:
+    """The ws_connect fixture presents the session cookie and Origin the config asks for."""
+    member = "3f2b8c1e-5a47-4d0e-9b6a-1c2d3e4f5a6b"
+    (tmp_path / "test_mine.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.asyncio\n"
+        "async def test_my_feed(ws_connect):\n"
+        "    client = await ws_connect('member_feed', 'primary')\n"
+        "    confirmed = await client.confirmed(5)\n"
+        f"    assert confirmed.user_id == {member!r} and confirmed.problem is None\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test_mine.py",
+            f"--ws-config={CONFIG}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "INBOX_REDIS_URL": f"{redis_base}/61"},
+        timeout=RUN_TIMEOUT,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout
