@@ -140,14 +140,14 @@ class TokenProvider:
             _, body = request_json("POST", url, self._login_body(user))
         except HttpError as exc:
             raise LoginFailed(
-                f"login for users.{user.name} ({user.username}) failed at {exc}; check the "
+                f"{self.config.source}: login for users.{user.name} ({user.username}) failed at {exc}; check the "
                 "username/password in the config or auth.login_path",
                 exc.status,
             ) from None
         token = body.get(auth.token_field) if isinstance(body, dict) else None
         if not isinstance(token, str):
             raise LoginFailed(
-                f"login at {url} answered without a string {auth.token_field!r} field; "
+                f"{self.config.source}: login at {url} answered without a string {auth.token_field!r} field; "
                 "set auth.token_field to the field holding the token",
                 200,
             )
@@ -178,7 +178,7 @@ class TokenProvider:
             status, answer, text = request_raw("POST", url, data.encode(), headers)
         except HttpError as exc:
             raise LoginFailed(
-                f"login for users.{user.name} ({user.username}) failed at {exc}; check the "
+                f"{self.config.source}: login for users.{user.name} ({user.username}) failed at {exc}; check the "
                 "username/password in the config, auth.login_path and auth.login_format",
                 exc.status,
             ) from None
@@ -186,7 +186,7 @@ class TokenProvider:
         if not cookie:
             shown = text.strip().replace("\n", " ")[:120]
             raise LoginFailed(
-                f"login for users.{user.name} ({user.username}) at {url} answered HTTP {status} "
+                f"{self.config.source}: login for users.{user.name} ({user.username}) at {url} answered HTTP {status} "
                 f"without a {auth.cookie!r} cookie (a login form shown again means a wrong "
                 f"username/password); check users.{user.name} and auth.cookie. Body: {shown}",
                 status,
@@ -209,12 +209,14 @@ class TokenProvider:
                 env={**os.environ, **target.env},
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(f"auth.command for users.{user.name} did not run: {exc}") from None
+            raise ConfigError(
+                f"{self.config.source}: auth.command for users.{user.name} did not run: {exc}"
+            ) from None
         lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
         if done.returncode != 0 or not lines:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise ConfigError(
-                f"auth.command for users.{user.name} ({text}) exited {done.returncode}"
+                f"{self.config.source}: auth.command for users.{user.name} ({text}) exited {done.returncode}"
                 f"{' without printing a credential' if not lines else ''}: "
                 f"{' | '.join(tail) or 'no output'}; it must print the credential on its last line"
             )

@@ -146,11 +146,14 @@ class PushTrigger:
                 env={**os.environ, **target.env},
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(f"push.command did not run ({text}): {exc}") from None
+            raise ConfigError(
+                f"{self.config.source}: push.command did not run ({text}): {exc}"
+            ) from None
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
             raise ConfigError(
-                f"push trigger failed: push.command exited {done.returncode} ({text}): "
+                f"{self.config.source}: push trigger failed: push.command exited "
+                f"{done.returncode} ({text}): "
                 f"{' | '.join(tail) or 'no output'}"
             )
 
@@ -201,13 +204,14 @@ def send_to_layer(spec: ChannelLayerSpec, request: PushRequest, source: str) -> 
         ) from None
     except (OSError, TimeoutError) as exc:
         raise ConfigError(
-            f"push trigger failed: the channel layer at {spec.url} did not answer ({exc}); "
+            f"{source}: push trigger failed: the channel layer at {spec.url} did not answer "
+            f"({exc}); "
             "check push.channel_layer.url and that Redis runs"
         ) from None
     except Exception as exc:  # redis-py's own errors (ConnectionError, ResponseError...)
         if type(exc).__module__.startswith("redis"):
             raise ConfigError(
-                f"push trigger failed: the channel layer at {spec.url}: {exc}; check "
+                f"{source}: push trigger failed: the channel layer at {spec.url}: {exc}; check "
                 "push.channel_layer.url and that Redis runs"
             ) from None
         raise
