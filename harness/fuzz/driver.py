@@ -258,9 +258,7 @@ class FuzzDriver:
         exchange = self.runner.run(self._exchange(payload), self.budget)
         verdict = evaluate(payload, exchange, self.checks)
         if exchange.closed or exchange.send_failed:
-            problem = self.runner.run(
-                liveness(self.ctx, self.identity, self.transcript), self.budget
-            )
+            problem = self.runner.run(self._reconnect_alive(), self.budget)
             if problem is not None:
                 verdict.findings.append(_finding_alive(problem, payload))
         for note in verdict.tolerated:
@@ -301,6 +299,26 @@ class FuzzDriver:
         self.client.inbox.clear()
         self.client.session.forget()
         return self.client
+
+    async def _reconnect_alive(self) -> str | None:
+        """The "server still alive" check after a connection ended: a fresh connection is
+        confirmed and answers the liveness request. It becomes the connection the next
+        example uses (one handshake per closing example instead of two)."""
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.close()
+            self.client = None
+        try:
+            client = await self._connection()
+            if has_liveness(self.ctx.spec):
+                await client.alive(self.ctx.config.timeouts.reply)
+        except (ExpectationFailed, OSError) as exc:
+            if self.client is not None:
+                with contextlib.suppress(Exception):
+                    await self.client.close()
+                self.client = None
+            return f"server not alive: a fresh connection failed: {str(exc).splitlines()[0]}"
+        return None
 
     async def _exchange(self, payload: Payload) -> Exchange:
         client = await self._connection()

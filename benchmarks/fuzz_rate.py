@@ -1,0 +1,132 @@
+"""Payload fuzzing rate against the reference target, and where an example's time goes.
+
+    python benchmarks/fuzz_rate.py [--examples 400] [--rounds 3]
+
+Starts the reference target (process backend, free loopback port) and, for each payload
+property of the shipped suite (valid messages, invalid messages, binary and oversized
+frames), runs the ci profile (derandomized, as CI does) and prints examples per second. To
+say where the time goes it also prints, per property:
+
+* ``generate``: the same strategy drawn with no I/O (Hypothesis plus our strategies);
+* ``i/o``: one fixed payload of the family verified again and again (no Hypothesis): the
+  round trip to the server, the probe and the checks.
+
+Goal (issue 15): >= 200 examples/s for payload fuzzing. The machine is shared: the load
+average is printed with the figures, and each figure is the best of ``--rounds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.config import load_config
+from harness.contract import load_contract
+from harness.engine.runner import RunContext
+from harness.fuzz import profiles
+from harness.fuzz.driver import FuzzDriver, LoopRunner, fuzz_identity
+from harness.fuzz.mutations import Mutations
+from harness.fuzz.payloads import Payload
+from harness.fuzz.strategies import MessageStrategies
+from harness.targets import TargetOptions, make_target
+
+GOAL = 200.0  # examples per second
+
+
+def _rate(run: Callable[[], int]) -> tuple[float, float]:
+    """(examples per wall second, client CPU ms per example) of ``run``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    count = run()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return count / wall, 1000 * cpu / max(count, 1)
+
+
+def _hypothesis(
+    strategy: st.SearchStrategy[Payload], examples: int, verify: Callable[[Payload], Any] | None
+) -> Callable[[], int]:
+    def run() -> int:
+        count = 0
+
+        @profiles.build("ci", None, examples=examples)
+        @given(data=st.data())
+        def property_(data: st.DataObject) -> None:
+            nonlocal count
+            payload = data.draw(strategy)
+            if verify is not None:
+                verify(payload)
+            count += 1
+
+        property_()
+        return count
+
+    return run
+
+
+def _fixed(payload: Payload, examples: int, verify: Callable[[Payload], Any]) -> Callable[[], int]:
+    def run() -> int:
+        for _ in range(examples):
+            verify(payload)
+        return examples
+
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--examples", type=int, default=400, help="examples per property")
+    parser.add_argument("--rounds", type=int, default=3, help="best of this many runs")
+    args = parser.parse_args()
+    if args.examples < 1 or args.rounds < 1:
+        parser.error("--examples and --rounds must be at least 1")
+    config, contract = load_config(), load_contract()
+    mutations = Mutations(MessageStrategies(contract))
+    families = {
+        "valid messages": mutations.messages.payloads(),
+        "invalid messages": mutations.all(),
+        "binary and oversized": mutations.closing(),
+    }
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with make_target(TargetOptions(), config, contract) as target:
+        ctx = RunContext.create(contract, config, target.info)
+        runner = LoopRunner()
+        driver = FuzzDriver(ctx, fuzz_identity(ctx), runner)
+        try:
+            print(
+                f"{'property':<22} {'fuzz ex/s':>10} {'cpu ms/ex':>10} {'generate/s':>11}"
+                f" {'i/o ex/s':>9}  goal {GOAL:.0f}/s"
+            )
+            for name, strategy in families.items():
+                with warnings.catch_warnings():  # example() is meant for the REPL; fine here
+                    warnings.simplefilter("ignore")
+                    sample = strategy.example()  # one payload of the family, for the i/o figure
+                fuzz = max(
+                    _rate(_hypothesis(strategy, args.examples, driver.verify))
+                    for _ in range(args.rounds)
+                )
+                generate = max(
+                    _rate(_hypothesis(strategy, args.examples, None))[0] for _ in range(args.rounds)
+                )
+                io = max(
+                    _rate(_fixed(sample, args.examples, driver.verify))[0]
+                    for _ in range(args.rounds)
+                )
+                print(
+                    f"{name:<22} {fuzz[0]:>10.0f} {fuzz[1]:>10.2f} {generate:>11.0f}"
+                    f" {io:>9.0f}  ratio {fuzz[0] / GOAL:.2f}"
+                )
+        finally:
+            driver.close()
+            runner.close()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
