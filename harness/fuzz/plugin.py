@@ -15,6 +15,7 @@ which is optional (the ``fuzz`` extra).
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import re
 import time
@@ -82,6 +83,19 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == suite and not suite_selected(config):
         return True
     return None  # not ours to decide: other plugins and pytest's own rules apply
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    """The suite's modules are collected whatever ``python_files`` the user's ini sets
+    (pytest's own collector takes them when its patterns match, so no module twice)."""
+    if file_path.suffix != ".py" or not file_path.name.startswith("test_"):
+        return None
+    if file_path.parent != suite_dir() or parent.session.isinitpath(file_path):
+        return None
+    patterns = parent.config.getini("python_files")
+    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+        return None
+    return pytest.Module.from_parent(parent, path=file_path)
 
 
 @dataclass

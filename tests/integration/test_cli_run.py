@@ -121,3 +121,14 @@ def test_help_shows_the_harness_options_first(project: Path) -> None:
     assert text.startswith("usage: ws-harness run")
     assert text.index("--ws-backend") < text.index("general:")
     assert text.count("--ws-backend") == 1
+
+
+def test_the_shipped_suite_is_collected_whatever_python_files_says(project: Path) -> None:
+    (project / "pytest.ini").write_text(
+        "[pytest]\nws_config = my.config.yaml\npython_files = check_*.py\n"
+    )
+    done = _run(project, "-m", "fuzz", "--co", "-q")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    listed = [line for line in done.stdout.splitlines() if "::" in line]
+    assert len(listed) == len(set(listed)), "a module collected twice"
+    assert any("test_payloads.py::test_valid_messages_get_their_reply" in x for x in listed)
