@@ -8,7 +8,13 @@ the proofs and the score cannot disagree on what "caught" means.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from harness import mutation
 from harness.mutation import RunResult, matches, read_junit
@@ -21,11 +27,13 @@ __all__ = [
     "CATALOGUE",
     "FAULTS",
     "RunResult",
+    "RunsAhead",
     "assert_caught",
     "fault_switch",
     "matches",
     "read_junit",
     "run_conformance",
+    "selected_params",
 ]
 
 
@@ -47,3 +55,43 @@ def assert_caught(
     result = RunResult(code, output, failed, len(failed))  # the callers check the count
     verdict = mutation.judge(fault, patterns, result, FAULTS[fault].get("message"))
     assert verdict.caught, mutation.explain(verdict)
+
+
+class RunsAhead:
+    """Child conformance runs started together, two at a time, each collected by its test.
+
+    The proofs are one pytest item per fault (a verdict each, ``-k`` works), but a run mostly
+    waits on its server; starting them all ahead on two workers halves the wall time.
+    """
+
+    def __init__(self, runs: Mapping[str, Sequence[str]], root: Path, workers: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="conformance-run")
+        self._runs: dict[str, Future[RunResult]] = {}
+        self._root = root
+        for key, args in runs.items():
+            (root / key).mkdir(parents=True)
+            self._runs[key] = self._executor.submit(run_conformance, root / key, *args)
+
+    def take(self, key: str, tmp_path: Path) -> RunResult:
+        """``key``'s result; its JUnit XML is copied into the test's own ``tmp_path``."""
+        result = self._runs[key].result()
+        junit = self._root / key / "junit.xml"
+        if junit.exists():
+            shutil.copy(junit, tmp_path / "junit.xml")
+        return result
+
+    def close(self) -> None:
+        for future in self._runs.values():
+            future.cancel()
+        self._executor.shutdown(wait=True)
+
+
+def selected_params(
+    request: pytest.FixtureRequest, test: Callable[..., Any], name: str
+) -> list[Any]:
+    """The values of parameter ``name`` of the items of ``test`` this session will run."""
+    return [
+        item.callspec.params[name]
+        for item in request.session.items
+        if getattr(item, "function", None) is test and hasattr(item, "callspec")
+    ]
