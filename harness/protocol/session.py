@@ -118,21 +118,24 @@ class ProtocolSession:
         Returns the ``Request``; its ``text`` is what to put on the wire.
         """
         text = json.dumps(message) if text is None else text
-        message_type = message.get(self.spec.type_field) if isinstance(message, Mapping) else None
-        replies = self.spec.reply_types(message_type)
-        correlation = None
+        spec = self.spec
+        # dict first: an ABC isinstance check costs more than the rest of this line.
+        mapping = message.__class__ is dict or isinstance(message, Mapping)
+        message_type = message.get(spec.type_field) if mapping else None
         if not isinstance(message_type, str):
             message_type = None  # a list or an object where the type belongs: no known type
-        field_name = self.spec.correlation.get(message_type) if message_type else None
-        if field_name and isinstance(message, Mapping):
+        replies = spec.replies.get(message_type, ()) if message_type is not None else ()
+        correlation = None
+        field_name = spec.correlation.get(message_type) if message_type else None
+        if field_name and mapping:
             correlation = message.get(field_name)
         request = Request(
-            message=message,
-            text=text,
-            sent_at=time.monotonic() if at is None else at,
-            type=message_type,
-            replies=replies,
-            correlation=correlation,
+            message,
+            text,
+            time.monotonic() if at is None else at,
+            message_type,
+            replies,
+            correlation,
         )
         self.pending.append(request)
         if len(self.pending) > _MAX_PENDING:  # requests nobody answers must not pile up
@@ -175,7 +178,8 @@ class ProtocolSession:
             text,
             at,
             message_type if isinstance(message_type, str) else None,
-            violations=violations,
+            False,
+            violations,
         )
         return [self._classify(frame)]
 
@@ -233,7 +237,7 @@ class ProtocolSession:
             waiting = matching
         request = waiting[0]
         self.pending.remove(request)
-        return Reply(request=request, latency=frame.at - request.sent_at, frame=frame)
+        return Reply(request, frame.at - request.sent_at, frame=frame)
 
     def _confirmed(self, frame: Incoming) -> Event:
         if self.confirmation is not None:
