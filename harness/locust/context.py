@@ -20,6 +20,7 @@ from harness.auth import TokenProvider
 from harness.config import HarnessConfig, UserSpec, load_config
 from harness.contract import Contract, Message, Route, load_contract
 from harness.errors import ConfigError
+from harness.locust.batch import RequestBatch
 from harness.locust.frames import FrameTemplate, type_of
 from harness.locust.hdr import HdrRecorder
 from harness.locust.options import LoadOptions
@@ -48,6 +49,9 @@ class RunContext:
     options: LoadOptions
     recorder: HdrRecorder = field(default_factory=HdrRecorder)
     ledger: PushLedger = field(default_factory=PushLedger)
+    # Successful requests on their way to Locust's statistics; set by the plugin at each
+    # test start (None: the users fire one request event each).
+    batch: RequestBatch | None = None
     _next_user: itertools.count = field(default_factory=itertools.count)
     _tokens: dict[str, TokenProvider] = field(default_factory=dict)
     _liveness: dict[str | None, FrameTemplate] = field(default_factory=dict)

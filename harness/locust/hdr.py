@@ -69,6 +69,15 @@ class HdrRecorder:
         if len(samples) >= self._BATCH:
             self._flush()
 
+    def record_many(self, name: str, micros: list[float]) -> None:
+        """``record`` for each of ``micros`` (a batch of requests, ``harness.locust.batch``)."""
+        samples = self._unrecorded.get(name)
+        if samples is None:
+            samples = self._unrecorded[name] = []
+        samples.extend(micros)
+        if len(samples) >= self._BATCH:
+            self._flush()
+
     def _flush(self) -> None:
         for name, samples in self._unrecorded.items():
             if not samples:

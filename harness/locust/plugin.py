@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from harness.locust.batch import RequestBatch, batchable
 from harness.locust.context import RunContext
 from harness.locust.hdr import Summary
 from harness.locust.options import add_options
@@ -46,14 +47,31 @@ def _on_init(environment: Any, **_: Any) -> None:
             context = getattr(environment, "ws_harness", None) or RunContext.of(environment)
             context.recorder.record(f"{request_type} {name}", response_time * 1000)
 
+    flusher: list[Any] = []  # the greenlet applying batches every second during a test
+
     def on_test_start(**_: Any) -> None:
-        RunContext.restart(environment)
+        import gevent
+
+        context = RunContext.restart(environment)
+        batch = context.batch = RequestBatch(environment.stats, context.recorder)
+        batch.enabled = batchable(events, environment.stats)
+        if batch.enabled and not flusher:
+            flusher.append(gevent.spawn(_flush_every_second, environment))
+
+    def on_test_stop(**_: Any) -> None:
+        while flusher:
+            flusher.pop().kill(block=False)
+        _flush(environment)  # what the users did until they stopped
 
     def on_reset_stats(**_: Any) -> None:
-        RunContext.of(environment).recorder.reset()
+        context = RunContext.of(environment)
+        context.recorder.reset()
+        if context.batch is not None:
+            context.batch.discard()  # made before the reset
 
     def on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
         context = RunContext.of(environment)
+        _flush(environment)  # Locust's own report may have gone first: these go with the next
         data[_HDR_KEY] = context.recorder.take_encoded()
         data[_PUSH_KEY] = context.ledger.take_report()
 
@@ -69,6 +87,7 @@ def _on_init(environment: Any, **_: Any) -> None:
 
     events.request.add_listener(on_request)
     events.test_start.add_listener(on_test_start)
+    events.test_stop.add_listener(on_test_stop)
     events.reset_stats.add_listener(on_reset_stats)
     events.report_to_master.add_listener(on_report_to_master)
     events.worker_report.add_listener(on_worker_report)
@@ -76,6 +95,22 @@ def _on_init(environment: Any, **_: Any) -> None:
     web_ui = getattr(environment, "web_ui", None)
     if web_ui is not None:
         install_web_tab(web_ui, lambda: RunContext.of(environment).recorder.summary())
+
+
+def _flush(environment: Any) -> None:
+    """Apply the pending batch of successful requests (``harness.locust.batch``)."""
+    context = getattr(environment, "ws_harness", None)
+    if context is not None and context.batch is not None:
+        context.batch.flush()
+
+
+def _flush_every_second(environment: Any) -> None:
+    """Keep Locust's figures at most a second behind while users run slowly or not at all."""
+    import gevent
+
+    while True:
+        gevent.sleep(1.0)
+        _flush(environment)
 
 
 def _is_worker(environment: Any) -> bool:
@@ -86,6 +121,7 @@ def _is_worker(environment: Any) -> bool:
 
 def measure(environment: Any) -> tuple[list[Summary], Measured]:
     """The run's HDR summaries and the figures the thresholds look at."""
+    _flush(environment)
     context = RunContext.of(environment)
     p99 = context.recorder.percentile_us(heartbeat_metric(context), 99.0)
     lost = None

@@ -50,6 +50,7 @@ from locust.user.users import LOCUST_STATE_RUNNING, LOCUST_STATE_WAITING
 
 from harness.config import UserSpec
 from harness.errors import ConfigError, HarnessError
+from harness.locust.batch import RequestBatch
 from harness.locust.context import RunContext
 from harness.locust.frames import FrameTemplate, type_of
 from harness.locust.options import ANONYMOUS
@@ -117,6 +118,7 @@ class WebSocketUser(User):
 
     connection: WsConnection | None = None
     session: ProtocolSession | None = None
+    _batch: RequestBatch | None = None
 
     def on_start(self) -> None:
         self.context = RunContext.of(self.environment)
@@ -127,6 +129,7 @@ class WebSocketUser(User):
             None if self.user_name == ANONYMOUS else self.context.config.user(self.user_name)
         )
         self.timeouts = self.context.config.timeouts
+        self._batch = self.context.batch
         self._record: ConnectionRecord | None = None
         self._pings = 0
         self._url: str | None = None
@@ -458,6 +461,15 @@ class WebSocketUser(User):
     def _report(
         self, name: str, seconds: float, exception: Exception | None = None, length: int = 0
     ) -> None:
+        """One Locust request: successes go into the run's batch when it takes them (exact
+        statistics, a fraction of the cost: ``harness.locust.batch``), failures are fired
+        at once, after the batch, so Locust sees every request in the order of the seconds."""
+        batch = self._batch
+        if batch is not None:
+            if exception is None and batch.enabled:
+                batch.add(self.request_type, name, max(seconds, 0.0) * 1000, length)
+                return
+            batch.flush()
         self.environment.events.request.fire(
             request_type=self.request_type,
             name=name,

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,8 @@ LOCUSTFILES = REPO / "locustfiles"
 class EchoServer:
     url: str
     loop: asyncio.AbstractEventLoop
+    # what the server saw: liveness requests received and error frames sent (flaky_server)
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 async def _echo(websocket) -> None:  # type: ignore[no-untyped-def]
@@ -71,7 +73,7 @@ def echo_server() -> Iterator[EchoServer]:
 FLAKY_EVERY = 4  # the flaky server answers every 4th liveness request with an error frame
 
 
-async def _flaky(spec: ProtocolSpec, websocket) -> None:  # type: ignore[no-untyped-def]
+async def _flaky(spec: ProtocolSpec, counts: dict[str, int], websocket) -> None:  # type: ignore[no-untyped-def]
     """The bundled contract's anonymous side, but one liveness reply in ``FLAKY_EVERY`` is an
     error frame."""
     kind = spec.type_field
@@ -85,18 +87,24 @@ async def _flaky(spec: ProtocolSpec, websocket) -> None:  # type: ignore[no-unty
             if json.loads(message).get(kind) != liveness:
                 continue
             beats += 1
+            counts["beats"] = counts.get("beats", 0) + 1
             frame = {kind: reply, "timestamp": "0", "server_time": 0.0}
             if beats % FLAKY_EVERY == 0:
                 code = spec.error_code_field or "code"
                 frame = {kind: spec.error_message, code: "INTERNAL_ERROR"}
+                counts["errors"] = counts.get("errors", 0) + 1
             await websocket.send(json.dumps(frame))
 
 
 @pytest.fixture(scope="module")
 def flaky_server() -> Iterator[EchoServer]:
-    """Confirms anonymous connections; answers 3 liveness requests in 4, errors the 4th."""
+    """Confirms anonymous connections; answers 3 liveness requests in 4, errors the 4th;
+    counts both in ``counts`` (clear it before a run)."""
     spec = ProtocolSpec.build(load_contract(), load_config())
-    yield from serve_in_thread(functools.partial(_flaky, spec))
+    counts: dict[str, int] = {}
+    for server in serve_in_thread(functools.partial(_flaky, spec, counts)):
+        server.counts = counts
+        yield server
 
 
 def serve_in_thread(handler: Any, process_request: Any = None) -> Iterator[EchoServer]:
