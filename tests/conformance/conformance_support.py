@@ -33,6 +33,7 @@ __all__ = [
     "matches",
     "read_junit",
     "run_conformance",
+    "selected_items",
     "selected_params",
 ]
 
@@ -86,12 +87,13 @@ class RunsAhead:
         self._executor.shutdown(wait=True)
 
 
+def selected_items(request: pytest.FixtureRequest, test: Callable[..., Any]) -> list[Any]:
+    """The items of the test function ``test`` that this session will run."""
+    return [item for item in request.session.items if getattr(item, "function", None) is test]
+
+
 def selected_params(
     request: pytest.FixtureRequest, test: Callable[..., Any], name: str
 ) -> list[Any]:
     """The values of parameter ``name`` of the items of ``test`` this session will run."""
-    return [
-        item.callspec.params[name]
-        for item in request.session.items
-        if getattr(item, "function", None) is test and hasattr(item, "callspec")
-    ]
+    return [item.callspec.params[name] for item in selected_items(request, test)]

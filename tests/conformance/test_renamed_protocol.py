@@ -9,11 +9,17 @@ caught by the same scenarios as with the reference names (faults.yaml, names tra
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from conformance_support import FAULTS, assert_caught, run_conformance
+from conformance_support import (
+    FAULTS,
+    RunsAhead,
+    assert_caught,
+    selected_items,
+    selected_params,
+)
 
 from harness.bundled import DEFAULT_CONFIG, DEFAULT_CONTRACT, bundled, scenarios_dir
 from harness.config import load_config
@@ -45,12 +51,37 @@ def translate(pattern: str, names: Mapping[str, str]) -> str:
     return re.sub(r"[A-Za-z_]+", lambda m: names.get(m.group(0), m.group(0)), pattern)
 
 
+CLEAN = "clean"
+
+
+def fault_run(fault: str, config: Path, names: Mapping[str, str]) -> list[str]:
+    spec = FAULTS[fault]
+    extra = ["-k", translate(spec["select"], names)] if spec.get("select") else []
+    return [f"--ws-config={config}", f"--ws-env=TARGET_FAULTS={fault}", *extra]
+
+
+@pytest.fixture(scope="module")
+def renamed_runs(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    renamed: tuple[Path, Mapping[str, str]],
+) -> Iterator[RunsAhead]:
+    """The clean run and every selected fault's run, started at once (two at a time)."""
+    config, names = renamed
+    clean = selected_items(request, test_every_bundled_scenario_passes_on_the_renamed_protocol)
+    runs = {CLEAN: [f"--ws-config={config}"]} if clean else {}
+    for fault in selected_params(request, test_fault_is_caught_on_the_renamed_protocol, "fault"):
+        runs[fault] = fault_run(fault, config, names)
+    ahead = RunsAhead(runs, tmp_path_factory.mktemp("renamed-runs"))
+    yield ahead
+    ahead.close()
+
+
 @pytest.mark.slow
 def test_every_bundled_scenario_passes_on_the_renamed_protocol(
-    tmp_path: Path, renamed: tuple[Path, Mapping[str, str]]
+    tmp_path: Path, renamed_runs: RunsAhead
 ) -> None:
-    config, _ = renamed
-    code, output, failed, total = run_conformance(tmp_path, f"--ws-config={config}")
+    code, output, failed, total = renamed_runs.take(CLEAN, tmp_path)
     assert code == 0, f"renamed protocol: {sorted(failed)}\n{output[-3000:]}"
     reference = [
         s for path in BUNDLED for s in load_scenarios(path, load_contract(), load_config())
@@ -77,14 +108,14 @@ RENAMED_FAULTS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", RENAMED_FAULTS)
 def test_fault_is_caught_on_the_renamed_protocol(
-    fault: str, tmp_path: Path, renamed: tuple[Path, Mapping[str, str]]
+    fault: str,
+    tmp_path: Path,
+    renamed: tuple[Path, Mapping[str, str]],
+    renamed_runs: RunsAhead,
 ) -> None:
-    config, names = renamed
+    _, names = renamed
     spec = FAULTS[fault]
-    extra = ["-k", translate(spec["select"], names)] if spec.get("select") else []
-    code, output, failed, _ = run_conformance(
-        tmp_path, f"--ws-config={config}", f"--ws-env=TARGET_FAULTS={fault}", *extra
-    )
+    code, output, failed, _ = renamed_runs.take(fault, tmp_path)
     assert_caught(fault, code, output, failed, [translate(p, names) for p in spec["fail"]])
 
 
