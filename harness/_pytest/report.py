@@ -70,7 +70,9 @@ class CoverageMatrix:
         for name, value in report.user_properties:
             if name == "ws_coverage":
                 route, message, auth = str(value).split("|")
+                # A setup that did not pass skipped (e.g. no push trigger) or is an ERROR.
                 outcome = report.outcome if report.when == "call" else "failed"
+                outcome = "skipped" if report.skipped else outcome
                 self.results.setdefault((route, message, auth), []).append(outcome)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
