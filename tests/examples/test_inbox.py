@@ -305,3 +305,27 @@ def test_hand_written_tests_connect_as_a_member(redis_base: str, tmp_path: Path)
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "1 passed" in done.stdout
+
+
+def test_a_refused_ready_user_login_ends_readiness_with_the_fix(
+    redis_base: str, tmp_path: Path
+) -> None:
+    """target.ready_user with a wrong password: the login is refused (Django shows the form
+    again), a wrong answer that ends the wait at once with the hint, not a timeout."""
+    text = CONFIG.read_text().replace("password: ada-pass", "password: wrong")
+    text = text.replace("cwd: .", f"cwd: {EXAMPLE}").replace(
+        "ready_timeout: 30", "ready_timeout: 20"
+    )
+    (tmp_path / "inbox.asyncapi.yaml").write_text((EXAMPLE / "inbox.asyncapi.yaml").read_text())
+    (tmp_path / "c.yaml").write_text(text)
+    config = load_config(tmp_path / "c.yaml", environ={"INBOX_REDIS_URL": f"{redis_base}/60"})
+    started = time.monotonic()
+    with (
+        pytest.raises(TargetNotReadyError) as info,
+        make_target(TargetOptions(), config, load_contract(config.contract)),
+    ):
+        pass
+    assert time.monotonic() - started < 19
+    message = str(info.value)
+    assert "login for users.primary (ada)" in message
+    assert "the readiness probe logs in as target.ready_user and the server refuses" in message
