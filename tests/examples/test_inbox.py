@@ -329,3 +329,48 @@ def test_a_refused_ready_user_login_ends_readiness_with_the_fix(
     message = str(info.value)
     assert "login for users.primary (ada)" in message
     assert "the readiness probe logs in as target.ready_user and the server refuses" in message
+
+
+def test_json_session_login_with_a_custom_body(tmp_path: Path) -> None:
+    """method session + login_format json: the body is the config's template (an app that
+    signs in by e-mail), the credential is the cookie the answer sets (a 200, no redirect)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[dict[str, object]] = []
+
+    class Login(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body)
+            self.send_response(200 if body.get("password") == "pw" else 400)
+            if body.get("password") == "pw":
+                self.send_header("Set-Cookie", "sid=abc123; HttpOnly; Path=/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Login)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        (tmp_path / "c.yaml").write_text(
+            "auth:\n  method: session\n  login_path: /api/login\n  cookie: sid\n"
+            "  login_body: {email: '${username}', password: '${password}', remember: true}\n"
+            "users:\n  primary: {username: a@example.com, password: pw}\n"
+            "  secondary: {username: b@example.com, password: nope}\n"
+        )
+        config = load_config(tmp_path / "c.yaml", environ={})
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert TokenProvider(config, url).token("primary") == "abc123"
+        assert seen[0] == {"email": "a@example.com", "password": "pw", "remember": True}
+        with pytest.raises(LoginFailed) as info:
+            TokenProvider(config, url).token("secondary")
+        assert info.value.status == 400
+        assert "login for users.secondary (b@example.com) failed at" in str(info.value)
+    finally:
+        server.shutdown()
+        server.server_close()
