@@ -40,6 +40,7 @@ _OPTIONS: list[tuple[str, str]] = [
     ("--ws-fuzz-deviations", "fuzz tests: YAML of known contract deviations to tolerate"),
     ("--ws-report", "write the conformance report as one self-contained HTML file here"),
     ("--ws-report-json", "write the conformance report as JSON here (the HTML report's data)"),
+    ("--ws-chromium", "browser tests (-m browser): the Chromium to run (default: on PATH)"),
 ]
 
 
@@ -164,3 +165,6 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.fuzz import plugin as fuzz_plugin  # Hypothesis stays optional: it checks
 
     config.pluginmanager.register(fuzz_plugin, "ws-harness-fuzz")
+    from harness.browser import plugin as browser_plugin  # -m browser: the shipped browser suite
+
+    config.pluginmanager.register(browser_plugin, "ws-harness-browser")
