@@ -68,6 +68,9 @@ class TargetSpec:
     ready_timeout: float = 30.0
     image: str | None = None  # docker backend: an image to run instead of building one
     dockerfile: str | None = None  # docker backend: what to build (context = its folder's parent)
+    # --ws-replicas: what every replica adds to env; {redis_url} (the shared Redis) and
+    # {replica} (its index) are filled in, e.g. REDIS_URL: "{redis_url}"
+    replica_env: Mapping[str, str] = field(default_factory=dict)
 
 
 # The confirmation message's default: the message the contract tags ``confirmation``.
@@ -551,6 +554,9 @@ class _Parser:
         env = values.get("env") or {}
         self.expect_mapping(env, "target.env")
         values["env"] = {str(k): str(v) for k, v in env.items()}
+        replica_env = values.get("replica_env") or {}
+        self.expect_mapping(replica_env, "target.replica_env")
+        values["replica_env"] = {str(k): str(v) for k, v in replica_env.items()}
         cwd = values.get("cwd")
         if cwd is not None:  # like contract: a relative folder is the config file's neighbour
             values["cwd"] = str((self.file.parent / str(cwd)).resolve())

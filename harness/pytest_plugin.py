@@ -34,6 +34,8 @@ _OPTIONS: list[tuple[str, str]] = [
         "scenarios run at the same time, each on its own connections (default: 4 per CPU, "
         "at most 16; 1 runs them one after another)",
     ),
+    ("--ws-replicas", "start N replicas sharing one Redis channel layer (process or docker)"),
+    ("--ws-redis-url", "--ws-replicas: use this running Redis instead of a private redis-server"),
     ("--ws-fuzz-examples", "fuzz tests: Hypothesis examples per test (overrides the profile)"),
     ("--ws-fuzz-profile", "fuzz tests: Hypothesis profile, ci, thorough or replay (default: ci)"),
     ("--ws-fuzz-db", "fuzz tests: Hypothesis example database directory"),
@@ -87,6 +89,22 @@ def _network(value: str) -> str:
     return value
 
 
+def _redis_url(value: str) -> str:
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise argparse.ArgumentTypeError(f"{value!r}: expected redis://HOST:PORT/DB")
+    return value
+
+
+def _replica_env(value: str) -> str:
+    from harness.targets.replicas import parse_replica_env
+
+    try:
+        parse_replica_env(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def _env(value: str) -> str:
     if "=" not in value or value.startswith("="):
         raise argparse.ArgumentTypeError(f"{value!r}: expected KEY=VALUE")
@@ -102,6 +120,8 @@ _VALIDATORS = {
     "--ws-docker-network": _network,
     "--ws-fuzz-examples": _count,
     "--ws-concurrency": _count,
+    "--ws-replicas": _count,
+    "--ws-redis-url": _redis_url,
 }
 
 
@@ -123,6 +143,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="environment for the server (repeatable), e.g. TARGET_FAULTS=heartbeat_slow",
     )
     parser.addini("ws_env", "environment for the server, one KEY=VALUE per line", type="linelist")
+    replica_env = "--ws-replicas: environment of every replica (KEY=VALUE) or of one (N:KEY=VALUE)"
+    group.addoption(
+        "--ws-replica-env",
+        dest="ws_replica_env",
+        action="append",
+        type=_replica_env,
+        default=[],
+        metavar="[N:]KEY=VALUE",
+        help=replica_env + ", e.g. 1:TARGET_FAULTS=memory_layer",
+    )
+    parser.addini("ws_replica_env", replica_env, type="linelist")
     strict = (
         "judge every contract violation in every frame; by default a scenario judges the "
         "frames of its own message (and its replies), so one broken message fails its own "

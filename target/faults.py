@@ -140,11 +140,19 @@ FAULTS: dict[str, str] = {
         "connect() accepts, then raises AttributeError on group_add, so every connection "
         "not refused for auth closes 1011 right after accept and the server logs the exception."
     ),
+    # --- scale-out -------------------------------------------------------------------------
+    "memory_layer": (
+        "The server ignores REDIS_URL and keeps Channels' in-memory layer: alone it serves "
+        "every push, but as one of several replicas it never hears the others' pushes (and "
+        "they never hear its own)."
+    ),
 }
 
 # Switches that change behaviour the contract allows (so no conformance scenario fails):
 # they give the doctor's diagnoses a real server to compare against.
-CONTRACT_COMPLIANT = frozenset({"deny_unrouted"})
+# memory_layer: one server alone is correct with any layer; only replicas show it, so the
+# replica suite catches it (tests/replicas, --ws-replica-env 1:TARGET_FAULTS=memory_layer).
+CONTRACT_COMPLIANT = frozenset({"deny_unrouted", "memory_layer"})
 
 
 class UnknownFaultError(ValueError):

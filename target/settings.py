@@ -70,8 +70,15 @@ DATABASES = {
 # Logins are hashed with a cheap PBKDF2 so that load tests measure the service, not hashing.
 PASSWORD_HASHERS = ["target.permissions.hashers.FastPBKDF2PasswordHasher"]
 
+try:
+    TARGET_FAULTS = faults.parse(os.environ.get("TARGET_FAULTS", ""))
+except faults.UnknownFaultError as exc:
+    raise ImproperlyConfigured(f"TARGET_FAULTS: {exc}") from exc
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# memory_layer: a replica that ignores REDIS_URL (a settings file that forgot it) serves its
+# own clients fine and never sees the other replicas' pushes.
+if REDIS_URL and "memory_layer" not in TARGET_FAULTS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -123,10 +130,6 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 
 
 TARGET_VERBOSE = os.environ.get("TARGET_VERBOSE", "").lower() in {"1", "true", "yes", "on"}
-try:
-    TARGET_FAULTS = faults.parse(os.environ.get("TARGET_FAULTS", ""))
-except faults.UnknownFaultError as exc:
-    raise ImproperlyConfigured(f"TARGET_FAULTS: {exc}") from exc
 TARGET_CONFIRM_ON = _choice("TARGET_CONFIRM_ON", "accept", ("accept", "connect"))
 TARGET_BAD_TOKEN_POLICY = _choice("TARGET_BAD_TOKEN_POLICY", "strict", ("strict", "anonymous"))
 # "renamed": every route, message type and field renamed (target/dialect.py).

@@ -24,6 +24,7 @@ from harness.engine.runner import RunContext
 from harness.errors import HarnessError
 from harness.targets import Target, TargetOptions, make_target, resolve_backend
 from harness.targets.base import TargetInfo
+from harness.targets.replicas import ReplicaSet
 
 SESSION_KEY = pytest.StashKey["HarnessSession"]()
 
@@ -68,6 +69,21 @@ class HarnessSession:
             item.split("=", 1)
             for item in [*config.getini("ws_env"), *config.getoption("ws_env", [])]
         )
+        from harness.targets.replicas import parse_replica_env
+
+        try:
+            replica_env = tuple(
+                parse_replica_env(item)
+                for item in [
+                    *config.getini("ws_replica_env"),
+                    *config.getoption("ws_replica_env", []),
+                ]
+            )
+        except ValueError as exc:
+            raise pytest.UsageError(f"ws_replica_env: {exc}") from None
+        replicas = _option(config, "ws_replicas")
+        if replicas and not str(replicas).isdigit():
+            raise pytest.UsageError(f"ws_replicas {replicas!r}: expected a whole number")
         port = _option(config, "ws_port")
         timeout = _option(config, "ws_ready_timeout")
         options = TargetOptions(
@@ -81,6 +97,9 @@ class HarnessSession:
             log_dir=_path_option(config, "ws_log_dir"),
             image=_option(config, "ws_image"),
             docker_network=_option(config, "ws_docker_network") or "auto",
+            replicas=int(replicas) if replicas else 0,
+            redis_url=_option(config, "ws_redis_url"),
+            replica_env=replica_env,
         )
         lines = _option(config, "ws_log_lines")
         concurrency = _option(config, "ws_concurrency")
@@ -134,8 +153,13 @@ class HarnessSession:
 
     def run_context(self) -> RunContext:
         if self._context is None:
+            target = self.target()
             self._context = RunContext.create(
-                self.contract, self.config, self.target().info, strict_frames=self.strict_frames
+                self.contract,
+                self.config,
+                target.info,
+                strict_frames=self.strict_frames,
+                replicas=target if isinstance(target, ReplicaSet) else None,
             )
         return self._context
 

@@ -227,6 +227,7 @@ class _FileParser:
             ),
             skip_reason=self.push_skip_reason() if needs_push else "",
             alone=self.runs_alone(entry, parsed),
+            replicas=replicas_needed(parsed),
         )
 
     def runs_alone(self, entry: Mapping[str, Any], steps: tuple[m.Step, ...]) -> bool:
@@ -240,7 +241,10 @@ class _FileParser:
         if not isinstance(declared, bool):
             raise self.fail(entry, "alone: is true or false")
         pushes = any(isinstance(s, m.Push) for s in steps)
-        return declared or (pushes and not (self.config and self.config.push.trace_field))
+        untraced = pushes and not (self.config and self.config.push.trace_field)
+        # Killing a replica drops every connection on it, other scenarios' included.
+        kills = any(isinstance(s, m.KillReplica) for s in steps)
+        return declared or untraced or kills
 
     def roles(self, raw: Any, variables: Mapping[str, Any]) -> Any:
         """``send_role`` and ``expect_reply: {role: ...}``: messages from the contract's x-roles."""
@@ -328,6 +332,7 @@ class _FileParser:
                 "status",
                 "confirmation",
                 "within",
+                "replica",
             },
         )
         route = options.get("route")
@@ -375,6 +380,7 @@ class _FileParser:
             status=options.get("status"),
             confirmation=dict(options.get("confirmation") or {}),
             within=options.get("within"),
+            replica=self.replica(options, "connect", line),
             line=line,
         )
 
@@ -489,7 +495,7 @@ class _FileParser:
         return m.ExpectAlive(on=on[0] if on else None, line=line)
 
     def push(self, args: Any, line: int) -> m.Push:
-        options = self.options(args, "push", line, {"type", "to", "data"})
+        options = self.options(args, "push", line, {"type", "to", "data", "replica"})
         push_type = options.get("type")
         if (
             push_type not in self.contract.messages
@@ -504,6 +510,7 @@ class _FileParser:
             type=push_type,
             to=str(options.get("to", "primary")),
             data=dict(data if data is not None else self.vocabulary.push_data(push_type)),
+            replica=self.replica(options, "push", line),
             line=line,
         )
 
@@ -536,6 +543,27 @@ class _FileParser:
             seconds=self.number(args, "wait takes a number of seconds;", args, line), line=line
         )
 
+    def kill_replica(self, args: Any, line: int) -> m.KillReplica:
+        options = self.options(
+            {"replica": args} if not isinstance(args, Mapping) else args,
+            "kill_replica",
+            line,
+            {"replica"},
+        )
+        replica = self.replica(options, "kill_replica", line)
+        if replica is None:
+            raise self.fail(
+                args, "kill_replica takes the replica's index, e.g. kill_replica: 1", line
+            )
+        return m.KillReplica(replica=replica, line=line)
+
+    def replica(self, options: Mapping[str, Any], keyword: str, line: int) -> int | None:
+        """A replica index (0 is the first), or None when the step names none."""
+        value = options.get("replica")
+        if value is None:
+            return None
+        return int(self.number(value, f"{keyword}: replica", options, line, integer=True))
+
     parsers: dict[str, Callable[[_FileParser, Any, int], m.Step]] = {
         "connect": connect,
         "send": send,
@@ -552,6 +580,7 @@ class _FileParser:
         "expect_no_push": expect_no_push,
         "close": close,
         "wait": wait,
+        "kill_replica": kill_replica,
     }
 
     # -- helpers --------------------------------------------------------------------------
@@ -609,6 +638,18 @@ class _FileParser:
             self.contract.close_code(code if isinstance(code, int) else str(code))
         except KeyError as exc:
             raise self.fail(node, str(exc.args[0]), line) from None
+
+
+def replicas_needed(steps: tuple[m.Step, ...]) -> int:
+    """Servers a scenario needs: one more than the highest replica it names; two to kill one
+    (a run whose only server is killed proves nothing about the others)."""
+    named = [
+        s.replica
+        for s in steps
+        if isinstance(s, m.Connect | m.Push | m.KillReplica) and s.replica is not None
+    ]
+    kills = any(isinstance(s, m.KillReplica) for s in steps)
+    return max([*(n + 1 for n in named), 2 if kills else 1])
 
 
 def _fill(raw: Any, variables: Mapping[str, Any]) -> Any:

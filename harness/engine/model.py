@@ -56,6 +56,7 @@ class Connect(Step):
     status: int | None = None  # outcome "refused": the expected HTTP status, if any
     confirmation: Mapping[str, Any] = field(default_factory=dict)  # fields to match
     within: float | None = None  # a budget for handshake + confirmation, in seconds
+    replica: int | None = None  # --ws-replicas: the replica to connect to (None: round robin)
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Push(Step):
     type: str = ""
     to: str = "primary"  # a user name, "role:<name>", "global", "subscribers:<user>"
     data: Mapping[str, Any] = field(default_factory=dict)
+    replica: int | None = None  # --ws-replicas: the replica whose trigger sends it (None: 0)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,13 @@ class Wait(Step):
     seconds: float = 0.1
 
 
+@dataclass(frozen=True)
+class KillReplica(Step):
+    """End one replica abruptly mid-scenario (--ws-replicas); it is revived after the scenario."""
+
+    replica: int = 1
+
+
 _KEYWORDS: dict[type, str] = {
     Connect: "connect",
     Send: "send",
@@ -148,6 +157,7 @@ _KEYWORDS: dict[type, str] = {
     ExpectNoPush: "expect_no_push",
     Close: "close",
     Wait: "wait",
+    KillReplica: "kill_replica",
 }
 
 
@@ -182,3 +192,6 @@ class Scenario:
     # Runs with no other scenario at the same time: its verdict depends on server state that
     # other scenarios' connections share (see loader.runs_alone).
     alone: bool = False
+    # The servers it needs (--ws-replicas): one more than the highest replica its steps name;
+    # a run with fewer skips it, saying so.
+    replicas: int = 1

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from harness.auth import TokenProvider
 from harness.client import ExpectationFailed, HandshakeRejected, Transcript, WsClient
@@ -66,6 +66,24 @@ class TraceBook:
         return foreign
 
 
+class ReplicaControl(Protocol):
+    """What a scenario may do to the servers of a replica set (``targets.replicas``)."""
+
+    def kill(self, index: int) -> None: ...
+
+    def revive(self, index: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One server a scenario can reach, with its own logins and push trigger: replicas may
+    each keep their own tokens (a database each), so a client logs in where it connects."""
+
+    target: TargetInfo
+    tokens: TokenProvider
+    pushes: PushTrigger
+
+
 @dataclass
 class RunContext:
     """What every scenario run needs, built once per test session."""
@@ -80,6 +98,9 @@ class RunContext:
     # Judge every contract violation in every frame (not only the scenario's subject).
     strict_frames: bool = False
     traces: TraceBook = field(default_factory=TraceBook)
+    # --ws-replicas: every replica (endpoints[0] is ``target``); () for one plain server
+    endpoints: tuple[Endpoint, ...] = ()
+    replicas: ReplicaControl | None = None
 
     @classmethod
     def create(
@@ -88,18 +109,41 @@ class RunContext:
         config: HarnessConfig,
         target: TargetInfo,
         strict_frames: bool = False,
+        replicas: ReplicaControl | None = None,
     ) -> RunContext:
         tokens = TokenProvider(config, target.http_url)
+        pushes = PushTrigger(config, target.http_url, tokens)
+        endpoints = [Endpoint(target, tokens, pushes)]
+        for info in target.replicas[1:]:
+            own = TokenProvider(config, info.http_url)
+            endpoints.append(Endpoint(info, own, PushTrigger(config, info.http_url, own)))
         return cls(
             contract=contract,
             config=config,
             target=target,
             tokens=tokens,
-            pushes=PushTrigger(config, target.http_url, tokens),
+            pushes=pushes,
             validator=FrameValidator(contract, "server"),
             spec=ProtocolSpec.build(contract, config),
             strict_frames=strict_frames,
+            endpoints=tuple(endpoints) if target.replicas else (),
+            replicas=replicas,
         )
+
+    @property
+    def replica_count(self) -> int:
+        return len(self.endpoints) or 1
+
+    def endpoint(self, index: int) -> Endpoint:
+        """Replica ``index``'s server (0 alone is the one server of a plain run)."""
+        if not self.endpoints and index == 0:
+            return Endpoint(self.target, self.tokens, self.pushes)
+        if not 0 <= index < len(self.endpoints):
+            raise HarnessError(
+                f"replica {index}: this run has {self.replica_count} server(s); "
+                f"run with --ws-replicas {index + 1} or more"
+            )
+        return self.endpoints[index]
 
     def session(self, user: UserSpec | None) -> ProtocolSession:
         """A protocol session for one connection of ``user`` (None: anonymous)."""
@@ -172,6 +216,8 @@ class _Run:
     last: str | None = None  # the most recently opened connection
     last_push: _LastPush | None = None
     run_id: int = field(default_factory=lambda: next(_RUN_IDS))
+    connects: int = 0  # connect steps so far: round robin over the replicas
+    killed: list[int] = field(default_factory=list)  # replicas to revive after the run
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -258,16 +304,22 @@ class _Run:
 
     async def connect(self, step: model.Connect) -> None:
         params = resolve(dict(step.params), self.lookup(None))
+        count = self.ctx.replica_count
+        replica = step.replica if step.replica is not None else self.connects % count
+        self.connects += 1
+        server = self.ctx.endpoint(replica)
         plan = decisions.plan_connect(
-            step, self.ctx.config, self.ctx.contract, self.ctx.target.http_url, params
+            step, self.ctx.config, self.ctx.contract, server.target.http_url, params
         )
         token = None
         if plan.bad_token:
             token = self.ctx.config.auth.bad_token
         elif plan.token_user is not None:
-            token = await asyncio.to_thread(self.ctx.tokens.token, plan.token_user)
-        shown = self.ctx.tokens.present(token)  # query, header, cookie or subprotocol
-        url = self.ctx.target.ws_url + plan.path + shown.query
+            token = await asyncio.to_thread(server.tokens.token, plan.token_user)
+        shown = server.tokens.present(token)  # query, header, cookie or subprotocol
+        url = server.target.ws_url + plan.path + shown.query
+        if count > 1:
+            self.transcript.note("harness", f"{step.name} connects to replica {replica}")
         started = time.monotonic()
         try:
             client = await WsClient.open(
@@ -431,11 +483,13 @@ class _Run:
             data[trace_field] = trace
         to = str(resolve(step.to, self.lookup(None)))
         request = decisions.push_request(replace(step, to=to), self.ctx.config, data)
+        server = self.ctx.endpoint(step.replica or 0)
+        via = f" through replica {step.replica or 0}" if self.ctx.replica_count > 1 else ""
         self.transcript.note(
             "harness",
-            f"push {step.type} to {step.to}" + (f" ({trace_field}={trace})" if trace else ""),
+            f"push {step.type} to {step.to}{via}" + (f" ({trace_field}={trace})" if trace else ""),
         )
-        await asyncio.to_thread(self.ctx.pushes.send, request)
+        await asyncio.to_thread(server.pushes.send, request)
         self.last_push = _LastPush(step.type, trace)
 
     def _is_last_push(self, push_type: str) -> Callable[[Any], bool]:
@@ -474,6 +528,22 @@ class _Run:
 
     async def wait(self, step: model.Wait) -> None:
         await asyncio.sleep(step.seconds)
+
+    async def kill_replica(self, step: model.KillReplica) -> None:
+        control = self.ctx.replicas
+        if control is None:
+            raise HarnessError("kill_replica needs replicas the harness started (--ws-replicas)")
+        self.ctx.endpoint(step.replica)  # a replica this run has, or one line saying so
+        self.transcript.note("harness", f"kill replica {step.replica} (SIGKILL)")
+        self.killed.append(step.replica)
+        await asyncio.to_thread(control.kill, step.replica)
+
+    async def revive_killed(self) -> None:
+        """Bring back what this scenario killed, so the next scenario finds every replica."""
+        control, killed, self.killed = self.ctx.replicas, self.killed, []
+        for index in dict.fromkeys(killed):
+            if control is not None:
+                await asyncio.to_thread(control.revive, index)
 
     async def run_step(self, step: model.Step) -> None:
         handler: Callable[[Any], Awaitable[None]] = getattr(self, step.keyword)
@@ -523,11 +593,30 @@ async def _all(awaitables: Any) -> None:
 
 
 async def run_scenario(scenario: model.Scenario, ctx: RunContext) -> Verdict:
-    """Run every step; the first failing expectation ends the scenario."""
+    """Run every step; the first failing expectation ends the scenario. A replica it killed
+    is revived afterwards (a revival that fails is this scenario's error)."""
     run = _Run(scenario, ctx)
+    verdict = await _run_steps(run)
+    try:
+        await run.revive_killed()
+    except HarnessError as exc:
+        failure = Failure(f"ws-harness: {exc}", step="after the scenario, reviving the replicas")
+        return Verdict("error", run.transcript, failure, seconds=verdict.seconds)
+    return verdict
+
+
+async def _run_steps(run: _Run) -> Verdict:
+    scenario, ctx = run.scenario, run.ctx
     started = time.perf_counter()
     index, step = 0, None
     try:
+        if scenario.replicas > ctx.replica_count:
+            return Verdict(
+                "skipped",
+                run.transcript,
+                skip_reason=f"needs {scenario.replicas} replicas sharing a channel layer; "
+                f"run with --ws-replicas {scenario.replicas}",
+            )
         if scenario.needs_push and not ctx.pushes.available:
             raise PushUnavailable(
                 f"needs a push trigger; none is configured in {ctx.config.source} (push.method)"

@@ -43,6 +43,10 @@ class TargetOptions:
     log_dir: str | None = None
     image: str | None = None  # docker: run this image instead of building one
     docker_network: Literal["auto", "host", "publish"] = "auto"
+    replicas: int = 0  # --ws-replicas: 0 = one plain server; N = N replicas sharing a Redis
+    redis_url: str | None = None  # --ws-redis-url: a running Redis instead of a private one
+    # --ws-replica-env: (replica index or None for all, KEY, VALUE), over target.replica_env
+    replica_env: tuple[tuple[int | None, str, str], ...] = ()
 
 
 def resolve_backend(options: TargetOptions) -> str:
@@ -111,6 +115,10 @@ def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe
 
 def make_target(options: TargetOptions, config: HarnessConfig, contract: Contract) -> Target:
     """The Target for these options; not started (use it as a context manager)."""
+    if options.replicas:
+        from harness.targets.replicas import make_replica_set
+
+        return make_replica_set(options, config, lambda one: make_target(one, config, contract))
     probe = readiness_probe(config, contract)
     timeout = options.ready_timeout or config.target.ready_timeout
     backend = resolve_backend(options)

@@ -32,6 +32,8 @@ class TargetInfo(urls.ServerUrls):
     pid: int | None = None  # the process we started (process backend)
     identity: dict[str, Any] = field(default_factory=dict)  # what the identity endpoint said
     description: str = ""  # one line for the pytest header
+    # --ws-replicas: every replica's own info, in order (this info is replica 0's); () alone
+    replicas: tuple[TargetInfo, ...] = ()
 
 
 class Target(abc.ABC):

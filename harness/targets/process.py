@@ -61,6 +61,7 @@ class ProcessTarget(Target):
         self.identity = identity
         self.log_path = Path(log_dir or tempfile.mkdtemp(prefix="ws-harness-")) / "server.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     def start(self) -> TargetInfo:
         port = self.requested_port or free_port(self.host)
@@ -74,6 +75,7 @@ class ProcessTarget(Target):
         argv = self._argv(port)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
+            self._log_offset = log.tell()  # a restart appends: prove this start's id, not the last
             try:
                 self._process = subprocess.Popen(
                     argv,
@@ -101,7 +103,7 @@ class ProcessTarget(Target):
         ours = process_tree(self._process.pid)
         check_listeners(info, ours)
         if self.identity is not None:
-            identity = verify_identity(info, self.identity, ours, self._log_text())
+            identity = verify_identity(info, self.identity, ours, self._log_text(self._log_offset))
             self._info = info = TargetInfo(**{**info.__dict__, "identity": identity})
         return info
 
@@ -131,9 +133,11 @@ class ProcessTarget(Target):
         text = self._log_text()
         return "\n".join(text.splitlines()[-lines:])
 
-    def _log_text(self) -> str:
+    def _log_text(self, offset: int = 0) -> str:
         try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
+            with open(self.log_path, "rb") as log:
+                log.seek(offset)
+                return log.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
 
