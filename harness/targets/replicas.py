@@ -121,9 +121,12 @@ class ReplicaSet(Target):
         problems = [(i, exc) for i, exc in enumerate(outcomes) if isinstance(exc, BaseException)]
         if problems:
             index, exc = problems[0]
-            if not isinstance(exc, HarnessError):
-                raise exc
-            raise TargetError(f"replica {index} of {self.count}: {exc}") from None
+            where = f"replica {index} of {self.count}"
+            if isinstance(exc, TargetError):
+                raise type(exc)(f"{where}: {exc.args[0]}", exc.log_tail) from None
+            if isinstance(exc, HarnessError):
+                raise type(exc)(f"{where}: {exc}") from None
+            raise exc
         return self._publish()
 
     def _ports(self) -> list[int]:
@@ -179,11 +182,12 @@ class ReplicaSet(Target):
         self._publish()
 
     def _replica(self, index: int) -> Target:
-        if not 0 <= index < len(self._replicas):
+        if not 0 <= index < self.count:
             raise ConfigError(
-                f"replica {index}: this run has replicas 0 to {len(self._replicas) - 1} "
-                "(--ws-replicas)"
+                f"replica {index}: this run has replicas 0 to {self.count - 1} (--ws-replicas)"
             )
+        if index >= len(self._replicas):
+            raise TargetError("the replica set is not started; start() it first")
         return self._replicas[index]
 
     def check_still_ours(self) -> None:

@@ -1,0 +1,112 @@
+"""A replica set of the reference target, in process: each replica proven, kill and revive,
+and the kill scenario's power to fail (about 10 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_config
+from harness.contract import load_contract
+from harness.engine import load_scenarios, run_scenario
+from harness.engine.runner import RunContext
+from harness.errors import PortInUseError
+from harness.targets import TargetOptions, make_target
+from harness.targets.ports import port_accepts
+from harness.targets.redis import ping
+from harness.targets.replicas import ReplicaSet
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("redis_installed")]
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "conformance"
+
+
+@pytest.fixture(scope="module")
+def replica_set() -> Iterator[ReplicaSet]:
+    target = make_target(TargetOptions(replicas=2), load_config(), load_contract())
+    assert isinstance(target, ReplicaSet)
+    with target:
+        yield target
+
+
+def test_each_replica_is_its_own_proven_server_on_the_shared_redis(
+    replica_set: ReplicaSet,
+) -> None:
+    first, second = replica_set.info.replicas
+    assert replica_set.info.ws_url == first.ws_url
+    assert first.port != second.port and first.pid != second.pid
+    for info in (first, second):
+        assert info.identity["pid"] == info.pid  # the identity check ran for each
+        assert info.identity["channel_layer"] == "RedisChannelLayer"
+    assert first.identity["instance_id"] != second.identity["instance_id"]
+    assert replica_set.redis_url.startswith("redis://127.0.0.1:")
+    port = int(replica_set.redis_url.rsplit(":", 1)[1].split("/")[0])
+    assert ping("127.0.0.1", port)
+
+
+def test_a_killed_replica_comes_back_on_its_port_as_a_new_proven_process(
+    replica_set: ReplicaSet,
+) -> None:
+    before = replica_set.info.replicas[1]
+    replica_set.kill(1)
+    assert not port_accepts("127.0.0.1", before.port)
+    replica_set.check_still_ours()  # the dead one is not "taken over": it is dead
+    replica_set.revive(1)
+    after = replica_set.info.replicas[1]
+    assert after.port == before.port and after.pid != before.pid
+    assert after.identity["pid"] == after.pid
+    assert after.identity["instance_id"] != before.identity["instance_id"]
+
+
+def test_the_kill_scenario_passes_and_fails_when_the_wrong_replica_dies(
+    replica_set: ReplicaSet,
+) -> None:
+    config = load_config()
+    config = config.with_overrides(timeouts=dataclasses.replace(config.timeouts, close=1.0))
+    contract = load_contract()
+    (scenario,) = [
+        s
+        for s in load_scenarios(SCENARIOS / "replicas.scenarios.yaml", contract, config)
+        if s.name == "replica_killed_loses_only_its_own"
+    ]
+
+    class KillsTheFirst:
+        """A kill that ends replica 0 whatever it is asked: owner_1 must stay open."""
+
+        def kill(self, index: int) -> None:
+            replica_set.kill(0)
+
+        def revive(self, index: int) -> None:
+            replica_set.revive(0)
+
+    def verdict(control: object) -> str:
+        context = RunContext.create(
+            contract,
+            config,
+            replica_set.info,
+            replicas=control,  # type: ignore[arg-type]
+        )
+        outcome = asyncio.run(run_scenario(scenario, context))
+        return f"{outcome.outcome}: {outcome.failure.title if outcome.failure else ''}"
+
+    assert verdict(replica_set) == "passed: "
+    assert verdict(KillsTheFirst()) == "failed: owner_1 still open after 1.0s"
+    assert all(port_accepts("127.0.0.1", info.port) for info in replica_set.info.replicas)
+
+
+def test_a_port_in_use_is_one_line_naming_the_replica_and_the_holder() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        target = make_target(TargetOptions(replicas=2, port=port), load_config(), load_contract())
+        with pytest.raises(PortInUseError) as caught, target:
+            pass
+    message = str(caught.value)
+    assert message.startswith(f"replica 0 of 2: port {port} is already held by pid ")
+    assert "\n" not in message
