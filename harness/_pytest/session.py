@@ -159,7 +159,7 @@ class HarnessSession:
                 self.config,
                 target.info,
                 strict_frames=self.strict_frames,
-                replicas=target if isinstance(target, ReplicaSet) else None,
+                replicas=target if isinstance(target, ReplicaSet) and target.killable else None,
             )
         return self._context
 

@@ -617,6 +617,13 @@ async def _run_steps(run: _Run) -> Verdict:
                 skip_reason=f"needs {scenario.replicas} replicas sharing a channel layer; "
                 f"run with --ws-replicas {scenario.replicas}",
             )
+        if ctx.replicas is None and any(isinstance(s, model.KillReplica) for s in scenario.steps):
+            return Verdict(
+                "skipped",
+                run.transcript,
+                skip_reason="kill_replica needs replicas the harness started (--ws-replicas N); "
+                "servers named by --ws-url are not its to kill",
+            )
         if scenario.needs_push and not ctx.pushes.available:
             raise PushUnavailable(
                 f"needs a push trigger; none is configured in {ctx.config.source} (push.method)"

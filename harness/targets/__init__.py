@@ -115,13 +115,27 @@ def readiness_probe(config: HarnessConfig, contract: Contract) -> WebSocketProbe
 
 def make_target(options: TargetOptions, config: HarnessConfig, contract: Contract) -> Target:
     """The Target for these options; not started (use it as a context manager)."""
+    probe = readiness_probe(config, contract)
+    timeout = options.ready_timeout or config.target.ready_timeout
+    backend = resolve_backend(options)
+    if backend == "url":
+        assert options.url is not None
+        servers = [url.strip() for url in options.url.split(",") if url.strip()]
+        if len(servers) > 1:  # replicas someone else runs: ws://a:1,ws://b:2
+            from harness.targets.replicas import url_replica_set
+
+            return url_replica_set(
+                servers,
+                options,
+                config,
+                lambda url: UrlTarget(
+                    url, probe, ready_timeout=timeout, identity=config.target.identity
+                ),
+            )
     if options.replicas:
         from harness.targets.replicas import make_replica_set
 
         return make_replica_set(options, config, lambda one: make_target(one, config, contract))
-    probe = readiness_probe(config, contract)
-    timeout = options.ready_timeout or config.target.ready_timeout
-    backend = resolve_backend(options)
     if backend == "url":
         assert options.url is not None
         return UrlTarget(options.url, probe, ready_timeout=timeout, identity=config.target.identity)

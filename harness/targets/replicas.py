@@ -41,6 +41,7 @@ REDIS_PLACEHOLDER = "{redis_url}"
 # ``make(index, env, port)``: an unstarted target for replica ``index`` with that environment
 # (the backend's own env merged under it) on that port (0: the backend picks).
 ReplicaFactory = Callable[[int, Mapping[str, str], int], Target]
+UrlFactory = Callable[[str], Target]  # a started-by-someone-else server at one URL
 
 
 def parse_replica_env(text: str) -> tuple[int | None, str, str]:
@@ -88,17 +89,24 @@ class ReplicaSet(Target):
         redis_url: str | None = None,
         redis: RedisServer | None = None,
         base_port: int = 0,
+        id_field: str | None = None,
+        killable: bool = True,
     ) -> None:
+        """``redis``: started first, its URL given to ``envs``; else ``redis_url`` (a running
+        Redis, or None where the replicas are someone else's). ``id_field``: the identity
+        field that must differ between replicas. ``killable``: whether ``kill`` is ours."""
         super().__init__()
         if count < 1:
             raise ConfigError(f"--ws-replicas {count}: expected a whole number of at least 1")
         self.count = count
         self.backend = "replicas"
+        self.killable = killable
         self._make = make
         self._envs = envs
         self._redis_url = redis_url
-        self._redis = redis if redis is not None or redis_url else RedisServer()
+        self._redis = redis
         self._base_port = base_port
+        self._id_field = id_field
         self._replicas: list[Target] = []
         self.killed: set[int] = set()
         # Replicas start (and revive) on these threads, which live until stop(): the process
@@ -111,10 +119,10 @@ class ReplicaSet(Target):
         return self._redis_url or (self._redis.url if self._redis else "")
 
     def start(self) -> TargetInfo:
-        if self._redis is not None and self._redis_url is None:
+        if self._redis is not None:
             self._redis.start()
         url = self.redis_url
-        ports = self._ports()
+        ports = self._ports() if self.killable else [0] * self.count
         self._replicas = [self._make(i, self._envs(i, url), ports[i]) for i in range(self.count)]
         self._starters = ThreadPoolExecutor(self.count, thread_name_prefix="ws-harness-replica")
         outcomes = list(self._starters.map(_start, self._replicas))
@@ -145,15 +153,31 @@ class ReplicaSet(Target):
 
     def _publish(self) -> TargetInfo:
         infos = tuple(replica.info for replica in self._replicas)
+        self._check_distinct(infos)
         first = infos[0]
         where = ", ".join(str(info.port) for info in infos)
+        shared = f", sharing {self.redis_url}" if self.redis_url else ""
         self._info = replace(
             first,
             replicas=infos,
-            description=f"{self.count} replicas ({first.backend}) on ports {where}, "
-            f"sharing {self.redis_url}",
+            description=f"{self.count} replicas ({first.backend}) on ports {where}{shared}",
         )
         return self._info
+
+    def _check_distinct(self, infos: Sequence[TargetInfo]) -> None:
+        """Two addresses answered by one server (a load balancer, a typo) make every
+        cross-replica verdict meaningless: refuse them, naming both."""
+        seen: dict[str, TargetInfo] = {}
+        for info in infos:
+            value = info.identity.get(self._id_field) if self._id_field else None
+            if value is None:
+                continue
+            other = seen.setdefault(str(value), info)
+            if other is not info:
+                raise TargetError(
+                    f"{other.ws_url} and {info.ws_url} are one server ({self._id_field} "
+                    f"{value}): replicas must be distinct servers; give each its own address"
+                )
 
     @property
     def replicas(self) -> tuple[TargetInfo, ...]:
@@ -162,12 +186,14 @@ class ReplicaSet(Target):
     def kill(self, index: int) -> None:
         """End replica ``index`` abruptly (SIGKILL), as a crash would; ``revive`` restarts it."""
         replica = self._replica(index)
+        if not self.killable:
+            raise TargetError(f"replica {index} is not the harness's to kill (--ws-url)")
         self.killed.add(index)
         pid = replica.info.pid
-        if pid is not None:
+        if replica.backend == "process" and pid is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)  # the process backend runs each in its session
-        replica.stop()
+                os.killpg(pid, signal.SIGKILL)  # each replica process leads its own session
+        replica.stop()  # docker: the container is removed at once
 
     def revive(self, index: int) -> None:
         """Start a killed replica again at its address, identity proven as at the start."""
@@ -284,7 +310,31 @@ def make_replica_set(
         redis_url=options.redis_url,
         redis=None if options.redis_url else RedisServer(log_dir=_redis_dir(base_dir)),
         base_port=options.port,
+        id_field=_id_field(config),
     )
+
+
+def url_replica_set(
+    urls: Sequence[str], options: TargetOptions, config: HarnessConfig, make_one: UrlFactory
+) -> ReplicaSet:
+    """Replicas someone else runs (docker-compose's, a staging deployment's pods), one URL
+    each: the harness proves each answers and that they are distinct servers, kills none."""
+    if options.replicas and options.replicas != len(urls):
+        raise ConfigError(
+            f"--ws-replicas {options.replicas} but --ws-url names {len(urls)} servers; "
+            "drop --ws-replicas (the URLs say how many)"
+        )
+    return ReplicaSet(
+        len(urls),
+        lambda index, env, port: make_one(urls[index]),
+        lambda index, url: {},
+        id_field=_id_field(config),
+        killable=False,
+    )
+
+
+def _id_field(config: HarnessConfig) -> str | None:
+    return config.target.identity.id_field if config.target.identity else None
 
 
 def _redis_dir(base_dir: Path | None) -> str | None:

@@ -15,7 +15,7 @@ from harness.config import load_config
 from harness.contract import load_contract
 from harness.engine import load_scenarios, run_scenario
 from harness.engine.runner import RunContext
-from harness.errors import PortInUseError
+from harness.errors import PortInUseError, TargetError
 from harness.targets import TargetOptions, make_target
 from harness.targets.ports import port_accepts
 from harness.targets.redis import ping
@@ -110,3 +110,34 @@ def test_a_port_in_use_is_one_line_naming_the_replica_and_the_holder() -> None:
     message = str(caught.value)
     assert message.startswith(f"replica 0 of 2: port {port} is already held by pid ")
     assert "\n" not in message
+
+
+def test_replicas_someone_else_runs_are_named_by_their_urls(replica_set: ReplicaSet) -> None:
+    """--ws-url ws://a,ws://b (docker-compose's replicas profile): every scenario of the
+    replica file runs across them; the kill is skipped (not the harness's servers)."""
+    config, contract = load_config(), load_contract()
+    a, b = (info.ws_url for info in replica_set.info.replicas)
+    with make_target(TargetOptions(url=f"{a},{b}"), config, contract) as target:
+        assert isinstance(target, ReplicaSet) and not target.killable
+        assert [info.port for info in target.info.replicas] == [
+            info.port for info in replica_set.info.replicas
+        ]
+        context = RunContext.create(contract, config, target.info)
+        loaded = load_scenarios(SCENARIOS / "replicas.scenarios.yaml", contract, config)
+
+        async def run_all() -> list[tuple[str, str]]:
+            verdicts = await asyncio.gather(*(run_scenario(s, context) for s in loaded))
+            return [(s.name, v.outcome) for s, v in zip(loaded, verdicts, strict=True)]
+
+        outcomes = asyncio.run(run_all())
+    assert ("replica_killed_loses_only_its_own", "skipped") in outcomes
+    assert {o for name, o in outcomes if "killed" not in name} == {"passed"}, outcomes
+
+
+def test_one_server_under_two_urls_is_refused(replica_set: ReplicaSet) -> None:
+    a = replica_set.info.replicas[0].ws_url
+    twice = f"{a},{a.replace('127.0.0.1', 'localhost')}"
+    target = make_target(TargetOptions(url=twice), load_config(), load_contract())
+    with pytest.raises(TargetError, match=r"are one server \(instance_id .*\): replicas must"):
+        target.start()
+    target.stop()
