@@ -16,10 +16,11 @@ cannot apply (no route or user for it, header auth a browser cannot send) raises
 ``CheckSkipped`` with the reason.
 
 Cookies: the browser gets the configured login's cookie (``auth.cookie``) in its jar for
-the server's URL, as a login page would leave it. It is set ``SameSite=None; Secure``, the
-most permissive a browser allows, so that the browser takes it to a foreign page's
-WebSocket too and the server's origin check is the only thing that can refuse it (with
-Django's default ``Lax`` a cross-site page would not carry it at all).
+the server's URL, as a login page would leave it, with Django's default attributes
+(``HttpOnly``, ``SameSite=Lax``). Whether a browser takes it along to a foreign page's
+WebSocket is the browser's decision (SameSite and third-party cookie rules; the Chromium the
+harness is tested with does not, even for ``SameSite=None``), so the foreign-site check
+judges the server's origin check with an anonymous attempt too, which needs no cookie.
 """
 
 from __future__ import annotations
@@ -128,8 +129,7 @@ def _credentials(ctx: RunContext, page: Page, identity: Identity) -> tuple[str, 
             url=ctx.target.http_url,
             path="/",
             httpOnly=True,
-            secure=True,
-            sameSite="None",
+            sameSite="Lax",
         )
     return endpoint(ctx, identity, token), tuple(ctx.tokens.present(token).subprotocols)
 

@@ -14,6 +14,8 @@ from harness.engine.runner import RunContext
 from harness.fuzz.security import SecurityVerdict
 
 pytestmark = pytest.mark.browser
+# ws_browser comes first in every test: without a Chromium the test skips (or fails) before
+# the server is started.
 
 Check = Callable[[RunContext, Chromium, Transcript], SecurityVerdict]
 
@@ -29,13 +31,13 @@ def _judge(check: Check, ctx: RunContext, browser: Chromium, transcript: Transcr
 
 
 def test_a_page_on_the_servers_origin_is_confirmed(
-    ws_run_context: RunContext, ws_browser: Chromium, ws_transcript: Transcript
+    ws_browser: Chromium, ws_run_context: RunContext, ws_transcript: Transcript
 ) -> None:
     _judge(checks.same_origin, ws_run_context, ws_browser, ws_transcript)
 
 
 def test_a_signed_in_browser_is_confirmed_as_its_user(
-    ws_run_context: RunContext, ws_browser: Chromium, ws_transcript: Transcript
+    ws_browser: Chromium, ws_run_context: RunContext, ws_transcript: Transcript
 ) -> None:
     """The credential travels as the config says (``auth.present``): a cookie in the
     browser's jar, the query string, or a subprotocol."""
@@ -43,7 +45,7 @@ def test_a_signed_in_browser_is_confirmed_as_its_user(
 
 
 def test_a_page_on_a_foreign_site_is_refused(
-    ws_run_context: RunContext, ws_browser: Chromium, ws_transcript: Transcript
+    ws_browser: Chromium, ws_run_context: RunContext, ws_transcript: Transcript
 ) -> None:
     """Cross-site WebSocket hijacking: the server's origin check is the only defence."""
     _judge(checks.foreign_origin, ws_run_context, ws_browser, ws_transcript)
