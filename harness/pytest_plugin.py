@@ -18,7 +18,11 @@ from harness.targets import BACKENDS
 # (option, help). Every option is also an ini key: "--ws-log-dir" -> "ws_log_dir".
 _OPTIONS: list[tuple[str, str]] = [
     ("--ws-backend", f"how to get the server: {', '.join(BACKENDS)} (default: process)"),
-    ("--ws-url", "test a server that is already running at ws://HOST:PORT"),
+    (
+        "--ws-url",
+        "test a server that is already running at ws://HOST:PORT (replicas: several, comma "
+        "separated)",
+    ),
     ("--ws-command", "start command; placeholders {python} {host} {port}"),
     ("--ws-cwd", "working directory of the start command"),
     ("--ws-port", "port for the server (default: a free one on 127.0.0.1)"),
