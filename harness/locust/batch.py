@@ -1,11 +1,11 @@
 """Successful requests reported to Locust in batches, with the statistics Locust would keep
 for them one by one.
 
-Why: firing Locust's ``request`` event costs more than the rest of a loopback heartbeat's
-bookkeeping (measured: about 6 of 14 us of Python per heartbeat): ``EventHook.fire`` runs
-each listener inside a try block, Locust's listener logs every sample twice (its name's
-entry and the total) and ours adds it to an HDR histogram. A batch does the same work once
-per batch and per distinct value.
+Why: firing Locust's ``request`` event was the largest single cost of a loopback heartbeat's
+bookkeeping: ``EventHook.fire`` runs each listener inside a try block, Locust's listener logs
+every sample twice (its name's entry and the total) and ours adds it to an HDR histogram. A
+batch does that work once per batch and per distinct value (measured with a fake socket: the
+Python of one heartbeat, 12.5 -> 8.3 us).
 
 Exact, not sampled: for every entry (and the total), the request count, the requests per
 second (each sample counted in the second it was made), the sum, min and max of the
