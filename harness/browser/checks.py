@@ -212,6 +212,12 @@ def foreign_origin(ctx: RunContext, chromium: Chromium, transcript: Transcript) 
         details.append(f"{identity.route} as {who} from {foreign}: {attempt.describe()}")
         if attempt.accepted:
             accepted.append(f"{identity.route} as {who}")
+        cookie = ctx.config.auth.cookie if ctx.config.auth.present == "cookie" else None
+        if identity.user and cookie and attempt.opened and cookie not in attempt.cookies_sent:
+            details.append(
+                f"note: the browser did not take the {cookie!r} cookie to the foreign page "
+                "(SameSite and third-party cookie rules), so this attempt was anonymous"
+            )
         if attempt.origin_sent not in (None, foreign):
             details.append(f"note: the browser sent Origin {attempt.origin_sent}")
     neighbour = other_port_origin(ctx)
