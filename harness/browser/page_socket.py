@@ -115,6 +115,8 @@ class BrowserAttempt:
         text = f"{sent}: ACCEPTED, confirmed{who}"
         if self.liveness is not None:
             text += f", liveness reply in {self.liveness * 1000:.0f} ms"
+        elif self.close_code is not None:
+            text += f", then closed {self.close_code}"
         return text + (f"; {self.problem}" if self.problem else "")
 
 
@@ -162,8 +164,9 @@ def open_socket(
             driver.liveness = session.liveness()
             driver.send(driver.liveness.text)
             driver.pump(lambda: attempt.liveness is not None, waits.reply)
-            if attempt.liveness is None and attempt.close_code is None:
-                attempt.problem = f"no reply to the liveness request {driver.liveness.text}"
+            if attempt.liveness is None:
+                ended = "" if attempt.close_code is None else f" (closed {attempt.close_code})"
+                attempt.problem = f"no reply to the liveness request {driver.liveness.text}{ended}"
         # 3. nothing confirms: a refusal after accept is a close within the close wait
         elif session.spec.confirmation is None:
             driver.pump(lambda: False, waits.close)

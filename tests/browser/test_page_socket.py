@@ -126,8 +126,8 @@ def test_close_ends_chromium_and_removes_its_profile() -> None:
 
 
 def _handler(connection: ServerConnection) -> None:
-    """``/hello/<who>``: welcome (as <who>) after the hello, pong each ping; ``/close``:
-    close 4003 after accept; ``/silent``: accept and say nothing."""
+    """``/hello/<who>``: welcome (as <who>) after the hello, pong each ping (``.../then-close``:
+    close instead); ``/close``: close 4003 after accept; ``/silent``: accept, say nothing."""
     path = connection.request.path if connection.request else "/"
     if path == "/close":
         connection.close(4003, "forbidden")
@@ -135,8 +135,11 @@ def _handler(connection: ServerConnection) -> None:
     for text in connection:
         message = json.loads(text)
         if path.startswith("/hello/") and message.get("kind") == "hi":
-            connection.send(json.dumps({"kind": "welcome", "who": int(path.rsplit("/", 1)[1])}))
+            connection.send(json.dumps({"kind": "welcome", "who": int(path.split("/")[2])}))
         elif path.startswith("/hello/") and message.get("kind") == "ping":
+            if path.endswith("/then-close"):
+                connection.close(1000)
+                return
             connection.send(json.dumps({"kind": "pong"}))
 
 
@@ -186,6 +189,15 @@ def test_the_hello_is_sent_and_the_confirmation_judged(chromium: Chromium, serve
         frame.text for frame in transcript if frame.kind == "text" and frame.direction == "sent"
     ]
     assert sent == ['{"kind": "hi"}', '{"kind": "ping"}']
+
+
+def test_a_close_instead_of_the_liveness_reply_is_a_problem(
+    chromium: Chromium, server: str
+) -> None:
+    attempt, _ = _open(chromium, server, "/hello/7/then-close", 7, liveness=True)
+    assert attempt.confirmed is not None and attempt.liveness is None
+    assert attempt.problem == 'no reply to the liveness request {"kind": "ping"} (closed 1000)'
+    assert attempt.describe().endswith("then closed 1000; " + attempt.problem)
 
 
 def test_a_confirmation_naming_another_user_is_a_problem(chromium: Chromium, server: str) -> None:
