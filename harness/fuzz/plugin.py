@@ -29,6 +29,10 @@ import pytest
 from harness.bundled import scenarios_dir
 
 SUITE = "fuzz"  # the shipped suite's folder inside harness_scenarios
+#: The Hypothesis profiles ``profiles`` builds; named here so that the option is checked
+#: without importing Hypothesis (about a second of every pytest start).
+PROFILES = ("ci", "thorough", "replay")
+_configured: list[pytest.Config] = []  # the session whose options the profiles read
 #: The suite's modules that need Hypothesis; without it they are left out (``-m security``
 #: still runs), and ``-m fuzz`` is a usage error.
 NEEDS_HYPOTHESIS = ("test_payloads.py", "test_stateful.py")
@@ -74,21 +78,49 @@ def has_hypothesis() -> bool:
     return True
 
 
+def option(config: pytest.Config, name: str) -> str | None:
+    """A ``--ws-fuzz-*`` option: the command line first, then the ini key."""
+    value = config.getoption(name, default=None)
+    if value not in (None, ""):
+        return str(value)
+    try:
+        return config.getini(name) or None
+    except ValueError:  # the ini key is not declared (plugin not loaded)
+        return None
+
+
+def configured() -> pytest.Config | None:
+    """The configured session, whose options the profiles are built from on first use."""
+    return _configured[-1] if _configured else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from harness.fuzz import fixtures
 
     config.pluginmanager.register(fixtures, "ws-harness-fuzz-fixtures")
-    if not has_hypothesis():
-        if _FUZZ.search(_markexpr(config)):
-            raise pytest.UsageError(
-                "-m fuzz selects the fuzz suite, which needs Hypothesis: "
-                "pip install 'ws-harness[fuzz]' (or run -m security alone)"
-            )
-        return
-    from harness.fuzz import profiles
-
-    profiles.register(config)
+    profile = option(config, "ws_fuzz_profile")
+    if profile is not None and profile not in PROFILES:
+        raise pytest.UsageError(
+            f"--ws-fuzz-profile {profile!r}: expected one of {', '.join(PROFILES)}"
+        )
+    if _FUZZ.search(_markexpr(config)) and not has_hypothesis():
+        raise pytest.UsageError(
+            "-m fuzz selects the fuzz suite, which needs Hypothesis: "
+            "pip install 'ws-harness[fuzz]' (or run -m security alone)"
+        )
+    _configured.append(config)
     config.pluginmanager.register(FuzzRates(), "ws-harness-fuzz-rates")
+    # Hypothesis is imported (and the profiles registered) only by runs that fuzz: here when
+    # the shipped suite is selected, else by profiles.current() when a test module asks.
+    if suite_selected(config) and has_hypothesis():
+        from harness.fuzz import profiles
+
+        profiles.register(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config in _configured:
+        _configured.remove(config)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

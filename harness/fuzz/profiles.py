@@ -23,11 +23,13 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import InvalidArgument
 
+from harness.fuzz import plugin
+
 PREFIX = "ws-harness-"
 ACTIVE = PREFIX + "active"
 ACTIVE_STATEFUL = PREFIX + "active-stateful"
 DEFAULT_DB = ".hypothesis/ws-harness"
-PROFILES = ("ci", "thorough", "replay")
+PROFILES = plugin.PROFILES
 
 _QUIET = (
     HealthCheck.too_slow,
@@ -74,8 +76,8 @@ def build(
 
 def register(config: pytest.Config) -> settings:
     """Read the ``--ws-fuzz-*`` options once and register the chosen settings (pytest_configure)."""
-    profile = _option(config, "ws_fuzz_profile") or "ci"
-    examples = _option(config, "ws_fuzz_examples")
+    profile = plugin.option(config, "ws_fuzz_profile") or "ci"
+    examples = plugin.option(config, "ws_fuzz_examples")
     chosen = build(profile, _database(config), int(examples) if examples else None)
     for name in PROFILES:
         settings.register_profile(PREFIX + name, build(name, _database(config)))
@@ -98,20 +100,16 @@ def stateful() -> settings:
 
 
 def _registered(name: str, stateful: bool) -> settings:
+    """The registered profile; registered on first use when the session's plugin deferred it
+    (Hypothesis is imported only by runs that fuzz)."""
     try:
         return settings.get_profile(name)
-    except InvalidArgument:  # not registered: imported outside a configured pytest session
-        return build("ci", None, stateful=stateful)
-
-
-def _option(config: pytest.Config, name: str) -> str | None:
-    value = config.getoption(name, default=None)
-    if value not in (None, ""):
-        return str(value)
-    try:
-        return config.getini(name) or None
-    except ValueError:  # the ini key is not declared (plugin not loaded)
-        return None
+    except InvalidArgument:
+        config = plugin.configured()
+        if config is None:  # imported outside a configured pytest session
+            return build("ci", None, stateful=stateful)
+        register(config)
+        return settings.get_profile(name)
 
 
 def _database(config: pytest.Config) -> str:
@@ -121,4 +119,4 @@ def _database(config: pytest.Config) -> str:
     if given:
         return str(Path(given).resolve())
     base = config.inipath.parent if config.inipath else config.rootpath
-    return str((base / (_option(config, "ws_fuzz_db") or DEFAULT_DB)).resolve())
+    return str((base / (plugin.option(config, "ws_fuzz_db") or DEFAULT_DB)).resolve())
