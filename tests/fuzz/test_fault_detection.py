@@ -50,7 +50,11 @@ class ChildRun:
     returncode: int
     failed: frozenset[str]
     seconds: float
-    tail: str
+    output: str
+
+    @property
+    def tail(self) -> str:
+        return "\n".join(self.output.splitlines()[-30:])
 
 
 def _failures(junit: Path) -> frozenset[str]:
@@ -92,7 +96,7 @@ def _run(fault: str, config: Path | None, folder: Path, cwd: Path) -> ChildRun:
         done.returncode,
         _failures(junit) if junit.exists() else frozenset(),
         time.monotonic() - started,
-        "\n".join((done.stdout + done.stderr).splitlines()[-30:]),
+        done.stdout + done.stderr,
     )
 
 
@@ -149,6 +153,9 @@ def test_fuzz_suite_detects_fault(
     print(summary)
     if fault == "clean":
         assert run.returncode == 0, f"{summary}\n{run.tail}"
+        # The run's summary gives every fuzz test's rate (issue 15).
+        assert "ws-harness fuzz rate" in run.output, run.tail
+        assert run.output.count(" examples/s ") == 3 and " steps/s " in run.output, run.tail
         return
     assert run.returncode != 0, f"{summary}: the suite passed against a faulty target\n{run.tail}"
     missing = set(EXPECTED[fault]) - run.failed
