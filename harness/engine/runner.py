@@ -71,7 +71,9 @@ class ReplicaControl(Protocol):
 
     def kill(self, index: int) -> None: ...
 
-    def revive(self, index: int) -> None: ...
+    def revive(self, index: int) -> TargetInfo:
+        """Start replica ``index`` again; returns where it answers (its set's info)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,23 @@ class RunContext:
     @property
     def replica_count(self) -> int:
         return len(self.endpoints) or 1
+
+    def renew(self, index: int, target: TargetInfo) -> None:
+        """A revived replica is a new process: log in afresh (a replica with a database of
+        its own no longer knows the tokens its predecessor issued)."""
+        info = target.replicas[index] if target.replicas else target
+        tokens = TokenProvider(self.config, info.http_url)
+        fresh = Endpoint(info, tokens, PushTrigger(self.config, info.http_url, tokens))
+        endpoints = list(self.endpoints)
+        if index < len(endpoints):
+            endpoints[index] = fresh
+            self.endpoints = tuple(endpoints)
+        if index == 0:
+            self.target, self.tokens, self.pushes = (
+                replace(self.target, **{"pid": info.pid, "identity": info.identity}),
+                fresh.tokens,
+                fresh.pushes,
+            )
 
     def endpoint(self, index: int) -> Endpoint:
         """Replica ``index``'s server (0 alone is the one server of a plain run)."""
@@ -543,7 +562,7 @@ class _Run:
         control, killed, self.killed = self.ctx.replicas, self.killed, []
         for index in dict.fromkeys(killed):
             if control is not None:
-                await asyncio.to_thread(control.revive, index)
+                self.ctx.renew(index, await asyncio.to_thread(control.revive, index))
 
     async def run_step(self, step: model.Step) -> None:
         handler: Callable[[Any], Awaitable[None]] = getattr(self, step.keyword)

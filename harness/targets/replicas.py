@@ -195,8 +195,9 @@ class ReplicaSet(Target):
                 os.killpg(pid, signal.SIGKILL)  # each replica process leads its own session
         replica.stop()  # docker: the container is removed at once
 
-    def revive(self, index: int) -> None:
-        """Start a killed replica again at its address, identity proven as at the start."""
+    def revive(self, index: int) -> TargetInfo:
+        """Start a killed replica again at its address, identity proven as at the start;
+        returns the set's info with the new process in it."""
         replica = self._replica(index)
         if self._starters is None:
             raise TargetError("the replica set is stopped; nothing to revive")
@@ -205,7 +206,7 @@ class ReplicaSet(Target):
         except HarnessError as exc:
             raise TargetError(f"replica {index} did not come back after kill: {exc}") from None
         self.killed.discard(index)
-        self._publish()
+        return self._publish()
 
     def _replica(self, index: int) -> Target:
         if not 0 <= index < self.count:

@@ -14,9 +14,11 @@ import pytest
 from harness.config import load_config
 from harness.contract import load_contract
 from harness.engine import load_scenarios, run_scenario
-from harness.engine.runner import RunContext
+from harness.engine.model import Scenario
+from harness.engine.runner import RunContext, Verdict
 from harness.errors import PortInUseError, TargetError
 from harness.targets import TargetOptions, make_target
+from harness.targets.base import TargetInfo
 from harness.targets.ports import port_accepts
 from harness.targets.redis import ping
 from harness.targets.replicas import ReplicaSet
@@ -69,11 +71,12 @@ def test_the_kill_scenario_passes_and_fails_when_the_wrong_replica_dies(
     config = load_config()
     config = config.with_overrides(timeouts=dataclasses.replace(config.timeouts, close=1.0))
     contract = load_contract()
-    (scenario,) = [
-        s
-        for s in load_scenarios(SCENARIOS / "replicas.scenarios.yaml", contract, config)
-        if s.name == "replica_killed_loses_only_its_own"
-    ]
+    loaded = {
+        s.name: s for s in load_scenarios(SCENARIOS / "replicas.scenarios.yaml", contract, config)
+    }
+    kill = loaded["replica_killed_loses_only_its_own"]
+    # On replica 1, after the kill, a user logged in there before: its old token is void.
+    after = loaded["replica_push_reaches_owner_everywhere[permission_changed-1]"]
 
     class KillsTheFirst:
         """A kill that ends replica 0 whatever it is asked: owner_1 must stay open."""
@@ -81,21 +84,26 @@ def test_the_kill_scenario_passes_and_fails_when_the_wrong_replica_dies(
         def kill(self, index: int) -> None:
             replica_set.kill(0)
 
-        def revive(self, index: int) -> None:
-            replica_set.revive(0)
+        def revive(self, index: int) -> TargetInfo:
+            return replica_set.revive(0)
 
-    def verdict(control: object) -> str:
+    def verdicts(control: object, *scenarios: Scenario) -> list[str]:
         context = RunContext.create(
             contract,
             config,
             replica_set.info,
             replicas=control,  # type: ignore[arg-type]
         )
-        outcome = asyncio.run(run_scenario(scenario, context))
-        return f"{outcome.outcome}: {outcome.failure.title if outcome.failure else ''}"
 
-    assert verdict(replica_set) == "passed: "
-    assert verdict(KillsTheFirst()) == "failed: owner_1 still open after 1.0s"
+        async def in_order() -> list[Verdict]:
+            return [await run_scenario(s, context) for s in scenarios]
+
+        return [
+            f"{v.outcome}: {v.failure.title if v.failure else ''}" for v in asyncio.run(in_order())
+        ]
+
+    assert verdicts(replica_set, after, kill, after) == ["passed: "] * 3
+    assert verdicts(KillsTheFirst(), kill) == ["failed: owner_1 still open after 1.0s"]
     assert all(port_accepts("127.0.0.1", info.port) for info in replica_set.info.replicas)
 
 
