@@ -133,6 +133,7 @@ class WebSocketUser(User):
         self._record: ConnectionRecord | None = None
         self._pings = 0
         self._url: str | None = None
+        self._handshake_headers: dict[str, str] = dict(self.headers)
         self._liveness: FrameTemplate | None = None
         # Locust sleeps between tasks through the task set's _sleep: read the socket instead.
         self._taskset_instance._sleep = self.idle  # type: ignore[union-attr,method-assign]
@@ -152,10 +153,20 @@ class WebSocketUser(User):
             if not host:
                 raise HarnessError("no --host: give the server, e.g. --host ws://127.0.0.1:8000")
             url = host if urlsplit(host).path not in ("", "/") else host.rstrip("/") + self._path()
-            if self.account is not None:
-                tokens = self.context.tokens(host)
-                query = tokens.query(tokens.token(self.account.name))
-                url += ("&" + query[1:]) if "?" in url else query
+            # The credential as the config presents it (query, header, cookie or
+            # subprotocol) and the Origin a browser would send (auth.origin), anonymous too.
+            tokens = self.context.tokens(host)
+            credentials = tokens.present(
+                tokens.token(self.account.name) if self.account is not None else None
+            )
+            if credentials.query:
+                url += ("&" + credentials.query[1:]) if "?" in url else credentials.query
+            headers = dict(credentials.headers)
+            if credentials.origin:
+                headers["Origin"] = credentials.origin
+            if credentials.subprotocols:
+                headers["Sec-WebSocket-Protocol"] = ", ".join(credentials.subprotocols)
+            self._handshake_headers = {**headers, **self.headers}
             self._url = url
         return self._url
 
@@ -188,7 +199,7 @@ class WebSocketUser(User):
         url = self.url  # resolved (token login included) before the clock starts
         started = time.perf_counter()
         try:
-            connection = WsConnection.open(url, self.timeouts.connect, dict(self.headers))
+            connection = WsConnection.open(url, self.timeouts.connect, self._handshake_headers)
         except (WsError, OSError) as exc:
             self._report("connect", time.perf_counter() - started, exc)
             return False

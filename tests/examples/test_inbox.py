@@ -36,7 +36,8 @@ from harness.targets.ports import free_port, port_accepts
 
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inbox"
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "inbox"
 CONFIG = EXAMPLE / "inbox.config.yaml"
 CATALOGUE = mutation.load_catalogue(EXAMPLE / "faults.yaml")
 WORKERS = 2  # fault runs at once; each gets its own Redis database
@@ -374,3 +375,34 @@ def test_json_session_login_with_a_custom_body(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("locustfile", "extra"),
+    [
+        ("connection_throughput", ["--min-connect-rate", "1"]),
+        ("heartbeat_latency", ["--heartbeat-interval", "0.2", "--max-p99-heartbeat-ms", "2000"]),
+        ("push_fanout", ["--push-rate", "4", "--max-lost-pushes", "0"]),
+    ],
+)
+def test_the_bundled_locustfiles_pass_against_the_app(
+    inbox: tuple[HarnessConfig, str],
+    redis_base: str,
+    tmp_path: Path,
+    locustfile: str,
+    extra: list[str],
+) -> None:
+    """Its config alone tells the Locust users how to sign in (the session cookie), which
+    Origin to send, and how to push (its channel layer)."""
+    _, http_url = inbox
+    command = [
+        sys.executable, "-m", "locust", "-f", str(REPO / "locustfiles" / f"{locustfile}.py"),
+        "--host", "ws" + http_url.removeprefix("http"), f"--ws-config={CONFIG}",
+        "--headless", "--only-summary", "--stop-timeout", "2",
+        "-u", "4", "-r", "4", "-t", "3s", "--max-fail-ratio", "0", *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "INBOX_REDIS_URL": f"{redis_base}/63"}
+    done = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
