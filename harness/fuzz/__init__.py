@@ -4,6 +4,7 @@ One module per job, lowest layer first:
 
     schemas      self-contained JSON Schemas for the contract's messages ($refs inlined)
     payloads     what a fuzz example sends and what the contract demands back (pure data)
+    compiled     fast strategies for the usual JSON Schema subset, built once
     strategies   Hypothesis strategies for *valid* client messages, from the schemas
     mutations    strategies for *invalid* frames: wrong types, huge, deep, unicode, binary...
     properties   pure checks of an observed exchange -> findings (no I/O)
@@ -14,6 +15,8 @@ One module per job, lowest layer first:
     security     origin, token, path, size, burst and slowloris checks -> verdicts
     profiles     the ci / thorough / replay Hypothesis profiles and the example database
     fixtures     pytest fixtures wiring the above to the harness plugin
+    plugin       when the shipped suite (``harness_scenarios/fuzz``) is collected, the
+                 fixtures and profiles registered, and the rate per fuzz test reported
 
 Every connection is judged by the protocol core (``harness.protocol``: the hello, the
 confirmation, liveness, which reply answers which request); no module here names a route,
