@@ -69,7 +69,7 @@ class HarnessSession:
             item.split("=", 1)
             for item in [*config.getini("ws_env"), *config.getoption("ws_env", [])]
         )
-        from harness.targets.replicas import parse_replica_env
+        from harness.targets.replicas import option_problem, parse_replica_env
 
         try:
             replica_env = tuple(
@@ -101,6 +101,9 @@ class HarnessSession:
             redis_url=_option(config, "ws_redis_url"),
             replica_env=replica_env,
         )
+        problem = option_problem(options)
+        if problem is not None:
+            raise pytest.UsageError(problem)
         lines = _option(config, "ws_log_lines")
         concurrency = _option(config, "ws_concurrency")
         if hasattr(config, "workerinput"):

@@ -254,6 +254,21 @@ def _start(target: Target) -> TargetInfo | BaseException:
         return exc
 
 
+def option_problem(options: TargetOptions) -> str | None:
+    """A replica option that cannot work with the others, as one line with the fix (None: ok).
+    Checked when pytest starts, before any server does."""
+    servers = [url for url in (options.url or "").split(",") if url.strip()]
+    if options.replicas and len(servers) == 1:
+        return (
+            "--ws-replicas starts the replicas itself: drop --ws-url, or name every replica "
+            "in it (--ws-url ws://HOST:PORT,ws://HOST:PORT2)"
+        )
+    if not options.replicas and (options.redis_url or options.replica_env):
+        given = "--ws-redis-url" if options.redis_url else "--ws-replica-env"
+        return f"{given} is for replicas the harness starts: add --ws-replicas N (2 or more)"
+    return None
+
+
 def make_replica_set(
     options: TargetOptions, config: HarnessConfig, make_one: Callable[[TargetOptions], Target]
 ) -> ReplicaSet:

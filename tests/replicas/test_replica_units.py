@@ -21,6 +21,7 @@ from harness.targets.redis import RedisServer, ping
 from harness.targets.replicas import (
     ReplicaSet,
     check_redis_placeholder,
+    option_problem,
     parse_replica_env,
     replica_environment,
 )
@@ -198,4 +199,40 @@ def test_one_server_skips_a_replica_scenario_saying_how_to_run_it(
     assert verdict.outcome == "skipped"
     assert verdict.skip_reason == (
         "needs 2 replicas sharing a channel layer; run with --ws-replicas 2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (TargetOptions(replicas=2, url="ws://127.0.0.1:1"), "drop --ws-url, or name every"),
+        (TargetOptions(redis_url="redis://127.0.0.1:1/0"), "--ws-redis-url is for replicas"),
+        (TargetOptions(replica_env=((1, "A", "B"),)), "--ws-replica-env is for replicas"),
+    ],
+)
+def test_replica_options_that_cannot_work_are_refused_up_front(
+    options: TargetOptions, says: str
+) -> None:
+    problem = option_problem(options)
+    assert problem is not None and says in problem
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        TargetOptions(),
+        TargetOptions(replicas=2, replica_env=((1, "A", "B"),)),
+        TargetOptions(url="ws://127.0.0.1:1,ws://127.0.0.1:2"),
+    ],
+)
+def test_replica_options_that_work_pass(options: TargetOptions) -> None:
+    assert option_problem(options) is None
+
+
+def test_pytest_says_it_as_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result = pytester.runpytest("--ws-replica-env", "1:TARGET_FAULTS=memory_layer")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: --ws-replica-env is for replicas the harness starts: add --ws-replicas N*"]
     )
