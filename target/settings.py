@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -76,10 +77,22 @@ except faults.UnknownFaultError as exc:
     raise ImproperlyConfigured(f"TARGET_FAULTS: {exc}") from exc
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-# memory_layer: a replica that ignores REDIS_URL (a settings file that forgot it) serves its
-# own clients fine and never sees the other replicas' pushes.
-if REDIS_URL and "memory_layer" not in TARGET_FAULTS:
-    CHANNEL_LAYERS = {
+
+
+def channel_layers(redis_url: str, active: frozenset[str]) -> dict[str, dict[str, Any]]:
+    """channels_redis when a Redis URL is given, else the in-memory layer (one process only).
+
+    memory_layer: a replica that ignores REDIS_URL (a settings file that forgot it) serves
+    its own clients fine and never sees the other replicas' pushes.
+    """
+    if not redis_url or "memory_layer" in active:
+        return {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"capacity": 1000},
+            }
+        }
+    return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py's asyncio pool refuses a 101st concurrent borrow ("Too many
@@ -88,7 +101,7 @@ if REDIS_URL and "memory_layer" not in TARGET_FAULTS:
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": redis_url,
                         "max_connections": int(
                             os.environ.get("TARGET_REDIS_MAX_CONNECTIONS", "2000")
                         ),
@@ -101,13 +114,9 @@ if REDIS_URL and "memory_layer" not in TARGET_FAULTS:
             },
         }
     }
-else:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
-            "CONFIG": {"capacity": 1000},
-        }
-    }
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL, TARGET_FAULTS)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -191,6 +191,18 @@ async def test_deny_unrouted() -> None:
         await comm.disconnect()
 
 
+async def test_memory_layer() -> None:
+    """Only replicas can tell: the server ignores REDIS_URL and keeps the in-memory layer."""
+    from target.settings import channel_layers
+
+    def backend(url: str, active: frozenset[str]) -> str:
+        return channel_layers(url, active)["default"]["BACKEND"].rsplit(".", 1)[1]
+
+    assert backend("redis://127.0.0.1:1/0", frozenset()) == "RedisChannelLayer"
+    assert backend("redis://127.0.0.1:1/0", frozenset({"memory_layer"})) == "InMemoryChannelLayer"
+    assert backend("", frozenset()) == "InMemoryChannelLayer"
+
+
 async def test_no_channel_layer() -> None:
     with target_app("no_channel_layer") as app:
         comm = communicator(app, ANON)
