@@ -11,6 +11,10 @@ stops them all. The app learns the Redis URL from the config's ``target.replica_
 ``kill(i)`` ends replica ``i`` abruptly (SIGKILL, as a crash or an OOM kill would) and
 ``revive(i)`` starts it again on the same port, so a scenario can prove that a replica's
 death costs only its own connections and the next scenario finds the set whole.
+
+Replicas someone else runs (docker-compose's profile, a staging deployment's pods) are named
+by URL (``--ws-url ws://a,ws://b``): the same set, minus Redis and kills; each replica is
+proven ready, and two URLs that reach one server (by its identity's id) are refused.
 """
 
 from __future__ import annotations
@@ -80,6 +84,8 @@ class ReplicaSet(Target):
     """Redis plus ``count`` replicas; ``info`` is replica 0's, with every replica's in
     ``info.replicas``."""
 
+    backend = "replicas"
+
     def __init__(
         self,
         count: int,
@@ -99,7 +105,6 @@ class ReplicaSet(Target):
         if count < 1:
             raise ConfigError(f"--ws-replicas {count}: expected a whole number of at least 1")
         self.count = count
-        self.backend = "replicas"
         self.killable = killable
         self._make = make
         self._envs = envs
