@@ -23,6 +23,7 @@ FAULT = "--ws-replica-env=1:TARGET_FAULTS=memory_layer"
 CROSSING = [
     "replica_push_reaches_owner_everywhere[*]",
     "replica_global_notification[*]",
+    "replica_subscription_across",
     "push_reaches_owner_only[*]",  # round robin puts owner_route on replica 1
     "global_notification",
 ]
@@ -47,7 +48,7 @@ def test_the_push_scenarios_pass_on_two_replicas_sharing_redis(
     result = runs["clean"].result()
     assert result.code == 0, result.output[-3000:]
     assert "skipped" not in result.output.splitlines()[-1], result.output[-2000:]
-    assert result.total >= 11 + 6  # the replica file's 11, the single-server push scenarios
+    assert result.total >= 12 + 6  # the replica file's 12, the single-server push scenarios
 
 
 def test_a_replica_on_the_in_memory_layer_fails_exactly_the_crossing_pushes(
