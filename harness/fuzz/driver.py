@@ -23,6 +23,7 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from harness.auth import Credentials
 from harness.client import (
     ConnectionEnded,
     ExpectationFailed,
@@ -127,19 +128,56 @@ def user_of(ctx: RunContext, identity: Identity) -> UserSpec | None:
     return ctx.config.user(identity.user) if identity.user else None
 
 
+@dataclass(frozen=True)
+class Address:
+    """Where and how to connect as one identity: the URL, and the credential as the config
+    presents it (query, header, cookie or subprotocol) with the Origin it sends."""
+
+    url: str
+    credentials: Credentials
+
+
+def address(
+    ctx: RunContext,
+    identity: Identity,
+    token: str | None = None,
+    *,
+    path_user: int | str | None = None,
+) -> Address:
+    """How to connect as ``identity``; ``token`` overrides its own (forged tokens) and
+    ``path_user`` the owner parameter of an ``owner`` route (another user's id)."""
+    path = _path(ctx, identity, path_user)
+    if token is None and identity.user is not None:
+        token = ctx.tokens.token(identity.user)
+    credentials = ctx.tokens.present(token)
+    return Address(ctx.target.ws_url + path + credentials.query, credentials)
+
+
 def endpoint(
     ctx: RunContext,
     identity: Identity,
     token: str | None = None,
     *,
     shown: bool = False,
-    path_user: int | None = None,
+    path_user: int | str | None = None,
 ) -> str:
     """The URL for ``identity``; ``shown`` puts ``$WS_TOKEN`` in place of the token.
 
     ``token`` overrides the user's own token (forged tokens); ``path_user`` overrides the
     owner parameter of an ``owner`` route (another user's id).
     """
+    path = _path(ctx, identity, path_user)
+    if token is None and identity.user is not None:
+        token = TOKEN_PLACEHOLDER if shown else ctx.tokens.token(identity.user)
+    elif token is not None and shown:
+        token = TOKEN_PLACEHOLDER
+    query = ctx.tokens.query(token)
+    if shown:
+        query = query.replace("%24WS_TOKEN", TOKEN_PLACEHOLDER)
+    return ctx.target.ws_url + path + query
+
+
+def _path(ctx: RunContext, identity: Identity, path_user: int | str | None) -> str:
     route = ctx.contract.route(identity.route)
     values: dict[str, Any] = {}
     if route.owner_parameter:
@@ -152,14 +190,7 @@ def endpoint(
                 )
             path_user = ctx.config.user(owner).user_id
         values[route.owner_parameter] = path_user
-    if token is None and identity.user is not None:
-        token = TOKEN_PLACEHOLDER if shown else ctx.tokens.token(identity.user)
-    elif token is not None and shown:
-        token = TOKEN_PLACEHOLDER
-    query = ctx.tokens.query(token)
-    if shown:
-        query = query.replace("%24WS_TOKEN", TOKEN_PLACEHOLDER)
-    return ctx.target.ws_url + route.path(**values) + query
+    return route.path(**values)
 
 
 # -- connections ----------------------------------------------------------------------------
@@ -176,7 +207,7 @@ async def open_confirmed(
     transcript: Transcript,
     *,
     label: str | None = None,
-    url: str | None = None,
+    where: Address | None = None,
     origin: str | None = None,
 ) -> tuple[WsClient, Confirmed | None]:
     """Connect as ``identity`` and wait for the protocol's confirmation (the client sends
@@ -186,13 +217,15 @@ async def open_confirmed(
     confirmation); ``Confirmed.problem`` says if it names another user. On failure the
     connection is closed and the ExpectationFailed (or HandshakeRejected) propagates.
     """
-    if url is None:
-        url = await asyncio.to_thread(endpoint, ctx, identity)
+    if where is None:
+        where = await asyncio.to_thread(address, ctx, identity)
     client = await WsClient.open(
-        url,
+        where.url,
         transcript=transcript,
         label=label or identity.label,
-        origin=origin,
+        origin=origin or where.credentials.origin,
+        headers=where.credentials.headers,
+        subprotocols=where.credentials.subprotocols,
         timeout=ctx.config.timeouts.connect,
         session=ctx.session(user_of(ctx, identity)),
     )

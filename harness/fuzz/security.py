@@ -42,7 +42,9 @@ from harness.engine.decisions import padded_text
 from harness.engine.runner import RunContext
 from harness.fuzz.driver import (
     USER_ROUTES,
+    Address,
     Identity,
+    address,
     endpoint,
     known_users,
     liveness,
@@ -125,22 +127,24 @@ class Attempt:
 
 async def attempt(
     ctx: RunContext,
-    url: str,
+    where: Address,
     transcript: Transcript,
     label: str,
     origin: str | None = None,
     identity: Identity | None = None,
 ) -> Attempt:
-    """Connect to ``url`` as ``identity`` (anonymous when None: the hello some servers
+    """Connect to ``where`` as ``identity`` (anonymous when None: the hello some servers
     await, and the user the confirmation should report); wait for the confirmation or a
-    close (bounded)."""
+    close (bounded). ``origin`` replaces the config's Origin."""
     client: WsClient | None = None
     try:
         client = await WsClient.open(
-            url,
+            where.url,
             transcript=transcript,
             label=label,
-            origin=origin,
+            origin=origin or where.credentials.origin,
+            headers=where.credentials.headers,
+            subprotocols=where.credentials.subprotocols,
             timeout=ctx.config.timeouts.connect,
             session=ctx.session(user_of(ctx, identity) if identity else None),
         )
@@ -179,10 +183,10 @@ async def attempt(
 async def origins(ctx: RunContext, transcript: Transcript) -> SecurityVerdict:
     """Foreign Origins must be refused; lists every origin the server accepts."""
     identity = Identity(_route(ctx, "optional", "anonymous"), None)
-    url = endpoint(ctx, identity)
+    where = address(ctx, identity)
     own = "http://" + (urlsplit(ctx.target.http_url).netloc or "127.0.0.1")
     results = {
-        origin: await attempt(ctx, url, transcript, "origin", origin=origin)
+        origin: await attempt(ctx, where, transcript, "origin", origin=origin)
         for origin in (own, *FOREIGN_ORIGINS)
     }
     accepted = [o for o in FOREIGN_ORIGINS if results[o].accepted]
@@ -216,8 +220,8 @@ async def other_users_path(ctx: RunContext, transcript: Transcript) -> SecurityV
     details, ok = [], True
     for route in owner_routes:
         identity = Identity(route, me.name)
-        url = await asyncio.to_thread(endpoint, ctx, identity, path_user=other.user_id)
-        result = await attempt(ctx, url, transcript, "cross-user", identity=identity)
+        where = await asyncio.to_thread(address, ctx, identity, path_user=other.user_id)
+        result = await attempt(ctx, where, transcript, "cross-user", identity=identity)
         refused = result.status in (401, 403) or result.close_code in (forbidden, policy)
         ok = ok and refused
         details.append(
@@ -278,8 +282,8 @@ async def bad_tokens(
     for name, token in forged_tokens(ctx, key).items():
         for route in routes:
             identity = Identity(route, users[0])
-            url = await asyncio.to_thread(endpoint, ctx, identity, token)
-            result = await attempt(ctx, url, transcript, "token", identity=identity)
+            where = await asyncio.to_thread(address, ctx, identity, token)
+            result = await attempt(ctx, where, transcript, "token", identity=identity)
             details.append(f"{name:22} on {route}: {result.describe()}")
             if result.accepted:
                 (downgraded if result.anonymous else escalated).append(f"{name} on {route}")
@@ -307,8 +311,8 @@ async def _control(ctx: RunContext, transcript: Transcript, key: JwtKey) -> str:
     user = ctx.config.user(known_users(ctx.config)[0])
     token = key.sign(key.claims(user.user_id, int(time.time())))
     identity = Identity(_route(ctx, *USER_ROUTES), user.name)
-    url = await asyncio.to_thread(endpoint, ctx, identity, token)
-    result = await attempt(ctx, url, transcript, "control", identity=identity)
+    where = await asyncio.to_thread(address, ctx, identity, token)
+    result = await attempt(ctx, where, transcript, "control", identity=identity)
     if result.accepted and result.problem is None:
         return f"control: a genuine JWT for {user.name} is accepted as {user.name}"
     return (
@@ -368,7 +372,7 @@ async def burst(
     """``count`` connections opened at once (at most ``parallel`` handshakes in flight),
     all held open; each must be confirmed or refused cleanly, and a fresh one still works."""
     identity = Identity(_route(ctx, "anonymous", "optional"), None)
-    url = endpoint(ctx, identity)
+    where = address(ctx, identity)
     gate = asyncio.Semaphore(parallel)
     clients: list[WsClient] = []
     quiet = Transcript()  # 200 connections would drown the test's transcript
@@ -376,7 +380,9 @@ async def burst(
     async def one(index: int) -> str:
         async with gate:
             try:
-                client, _ = await open_confirmed(ctx, identity, quiet, label=f"b{index}", url=url)
+                client, _ = await open_confirmed(
+                    ctx, identity, quiet, label=f"b{index}", where=where
+                )
             except HandshakeRejected as exc:
                 return f"refused HTTP {exc.status}" if exc.status else f"failed: {exc.received}"
             except ExpectationFailed as exc:

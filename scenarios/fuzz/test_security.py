@@ -9,7 +9,8 @@ from harness.client import Transcript
 from harness.engine.runner import RunContext
 from harness.fuzz import security
 
-pytestmark = pytest.mark.security
+# Marked asyncio explicitly: the user's project may run pytest-asyncio in strict mode.
+pytestmark = [pytest.mark.security, pytest.mark.asyncio]
 
 
 def _report(verdict: security.SecurityVerdict) -> None:

@@ -406,3 +406,15 @@ def test_the_bundled_locustfiles_pass_against_the_app(
         command, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+
+
+def test_the_fuzz_and_security_suites_pass_from_the_apps_folder(redis_base: str) -> None:
+    """``ws-harness run -m "fuzz or security"`` in the example's folder: its pytest.ini (no
+    asyncio_mode) and config only; credentials, Origin and pushes as the config says."""
+    env = {**os.environ, "INBOX_REDIS_URL": f"{redis_base}/62"}
+    command = [sys.executable, "-m", "harness", "run", "-m", "fuzz or security", "-q"]
+    done = subprocess.run(
+        command, cwd=EXAMPLE, capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "13 passed" in done.stdout, done.stdout[-2000:]

@@ -72,7 +72,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            # redis-py's pool refuses a 101st concurrent borrow ("Too many connections");
+            # the harness's burst check (200 connects at once) found it: size it for bursts.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 2000}],
             "prefix": os.environ.get("INBOX_CHANNEL_PREFIX", "inbox"),
         },
     }
