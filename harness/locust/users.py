@@ -36,6 +36,7 @@ override them for a run.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import random
 import time
@@ -82,6 +83,14 @@ except ImportError:  # pragma: no cover - optional speed-up
 # What a wait accepts: the session's event for a frame (None for a pong) and the frame.
 Accept = Callable[[Event | None, Received], bool]
 PERMISSION_ROLE = "permission"  # the x-roles entry check_permission() sends
+_SPREAD = itertools.count()  # users take turns over the servers of a comma-separated --host
+
+
+def one_host(host: str | None) -> str:
+    """One server of ``--host``: replicas are given as ``ws://a:1,ws://b:2`` and each user
+    (connections, logins and push triggers alike) keeps to the one it was dealt."""
+    hosts = [part.strip() for part in (host or "").split(",") if part.strip()]
+    return hosts[next(_SPREAD) % len(hosts)] if hosts else ""
 
 
 class ReplyTimeout(WsError):
@@ -149,7 +158,7 @@ class WebSocketUser(User):
     def url(self) -> str:
         """The route's URL on ``--host`` plus the user's token (a full ``--host`` URL wins)."""
         if self._url is None:
-            host = self.host or ""
+            host = one_host(self.host)
             if not host:
                 raise HarnessError("no --host: give the server, e.g. --host ws://127.0.0.1:8000")
             url = host if urlsplit(host).path not in ("", "/") else host.rstrip("/") + self._path()
@@ -598,7 +607,7 @@ class PushTriggerUser(User):
         self.example = _example_data(message.examples, context.contract.push_data_field)
         self.trace_field = config.push.trace_field
         self.audience = GLOBAL if self.target is None else user_audience(self.target)
-        self.trigger = context.push_trigger(self.host or "")
+        self.trigger = context.push_trigger(one_host(self.host))
         self._count = 0
         self._prefix = uuid.uuid4().hex[:8]
 

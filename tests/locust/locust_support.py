@@ -73,9 +73,11 @@ def echo_server() -> Iterator[EchoServer]:
 FLAKY_EVERY = 4  # the flaky server answers every 4th liveness request with an error frame
 
 
-async def _flaky(spec: ProtocolSpec, counts: dict[str, int], websocket) -> None:  # type: ignore[no-untyped-def]
-    """The bundled contract's anonymous side, but one liveness reply in ``FLAKY_EVERY`` is an
-    error frame."""
+async def _flaky(
+    spec: ProtocolSpec, counts: dict[str, int], websocket, every: int = FLAKY_EVERY
+) -> None:  # type: ignore[no-untyped-def]
+    """The bundled contract's anonymous side, but one liveness reply in ``every`` is an
+    error frame (0: none)."""
     kind = spec.type_field
     assert spec.liveness is not None and spec.confirmation and spec.error_message
     liveness = spec.liveness[kind]
@@ -89,7 +91,7 @@ async def _flaky(spec: ProtocolSpec, counts: dict[str, int], websocket) -> None:
             beats += 1
             counts["beats"] = counts.get("beats", 0) + 1
             frame = {kind: reply, "timestamp": "0", "server_time": 0.0}
-            if beats % FLAKY_EVERY == 0:
+            if every and beats % every == 0:
                 code = spec.error_code_field or "code"
                 frame = {kind: spec.error_message, code: "INTERNAL_ERROR"}
                 counts["errors"] = counts.get("errors", 0) + 1
@@ -103,6 +105,15 @@ def flaky_server() -> Iterator[EchoServer]:
     spec = ProtocolSpec.build(load_contract(), load_config())
     counts: dict[str, int] = {}
     for server in serve_in_thread(functools.partial(_flaky, spec, counts)):
+        server.counts = counts
+        yield server
+
+
+def counting_server() -> Iterator[EchoServer]:
+    """Confirms anonymous connections and answers every liveness request; counts them."""
+    spec = ProtocolSpec.build(load_contract(), load_config())
+    counts: dict[str, int] = {}
+    for server in serve_in_thread(functools.partial(_flaky, spec, counts, every=0)):
         server.counts = counts
         yield server
 

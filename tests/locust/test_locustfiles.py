@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from locust_support import LOCUSTFILES, REPO, TIMEOUT, Target, run_locust
+from locust_support import LOCUSTFILES, REPO, TIMEOUT, Target, counting_server, run_locust
 
 pytestmark = pytest.mark.slow
 
@@ -183,3 +183,26 @@ def test_distributed_run_merges_histograms(reference_target: Target, tmp_path: P
     counts = hdr_counts(prefix)
     assert counts["WS connect"] == stats_count(prefix, "connect") == 8  # users of both workers
     assert counts["WS heartbeat"] == stats_count(prefix, "heartbeat") > 0
+
+
+def test_users_spread_over_the_replicas_of_a_comma_separated_host(tmp_path: Path) -> None:
+    """``--host ws://a,ws://b``: each user keeps to one server, and every server gets users."""
+    first, second = counting_server(), counting_server()
+    servers = [next(first), next(second)]
+    try:
+        result = run_locust(
+            [
+                "-f", locustfile("heartbeat_latency"),
+                "--host", ",".join(server.url for server in servers),
+                *HEADLESS, "-u", "4", "-r", "4", "-t", "2s",
+                "--heartbeat-interval", "0.2", "--ws-user", "anonymous", "--max-fail-ratio", "0",
+            ],
+            cwd=tmp_path,
+        )  # fmt: skip
+    finally:
+        for server in (first, second):
+            server.close()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert all(server.counts.get("beats", 0) > 0 for server in servers), [
+        server.counts for server in servers
+    ]
