@@ -141,6 +141,14 @@ def add_options(parser: Any) -> None:
         help="also write the microsecond percentiles as JSON here (--csv writes PREFIX_hdr.json)",
     )
     add(
+        "--ws-progress",
+        default=None,
+        type=_positive,
+        metavar="SECONDS",
+        help="print a progress line (users, conn/s, p50/p99, failures) every SECONDS "
+        "(ws-harness load sets 2)",
+    )
+    add(
         "--max-p99-heartbeat-ms",
         default=None,
         type=_milliseconds,

@@ -12,14 +12,27 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from harness.locust.batch import RequestBatch, batchable
 from harness.locust.context import RunContext
 from harness.locust.hdr import Summary
 from harness.locust.options import add_options
-from harness.locust.reports import format_table, install_web_tab, report_paths, write_reports
-from harness.locust.thresholds import Measured, evaluate, unallowed_failures
+from harness.locust.plot import curves_of, format_us, render_svg
+from harness.locust.reports import (
+    embed_in_html_file,
+    format_table,
+    gates_document,
+    html_section,
+    install_web_tab,
+    plot_paths,
+    progress_line,
+    report_paths,
+    write_plots,
+    write_reports,
+)
+from harness.locust.thresholds import Measured, Verdict, unallowed_failures, verdicts
 
 REQUEST_TYPE = "WS"  # the request type of WebSocketUser's measurements
 CONNECT_KEY = ("connect", REQUEST_TYPE)
@@ -54,6 +67,7 @@ def _on_init(environment: Any, **_: Any) -> None:
             context.recorder.record(f"{request_type} {name}", response_time * 1000)
 
     flusher: list[Any] = []  # the greenlet applying batches every second during a test
+    progress: list[Any] = []  # the greenlet printing a progress line (--ws-progress)
 
     def on_test_start(**_: Any) -> None:
         import gevent
@@ -63,10 +77,15 @@ def _on_init(environment: Any, **_: Any) -> None:
         batch.enabled = batchable(events, environment.stats)
         if batch.enabled and not flusher:
             flusher.append(gevent.spawn(_flush_every_second, environment))
+        every = getattr(environment.parsed_options, "ws_progress", None)
+        if every and not progress and not _is_worker(environment):
+            progress.append(gevent.spawn(_print_progress, environment, float(every)))
 
     def on_test_stop(**_: Any) -> None:
         while flusher:
             flusher.pop().kill(block=False)
+        while progress:
+            progress.pop().kill(block=False)
         _flush(environment)  # what the users did until they stopped
 
     def on_reset_stats(**_: Any) -> None:
@@ -100,7 +119,12 @@ def _on_init(environment: Any, **_: Any) -> None:
     events.quitting.add_listener(on_quitting)
     web_ui = getattr(environment, "web_ui", None)
     if web_ui is not None:
-        install_web_tab(web_ui, lambda: RunContext.of(environment).recorder.summary())
+        install_web_tab(
+            web_ui,
+            lambda: RunContext.of(environment).recorder.summary(),
+            svg=lambda: latency_svg(environment),
+            section=lambda: report_section(environment),
+        )
 
 
 def _flush(environment: Any) -> None:
@@ -117,6 +141,40 @@ def _flush_every_second(environment: Any) -> None:
     while True:
         gevent.sleep(1.0)
         _flush(environment)
+
+
+def _print_progress(environment: Any, every: float) -> None:
+    """A line every ``every`` seconds while the test runs: users, connections per second (of
+    the last seconds, Locust's figure), the gated metric's p50/p99 so far, failures."""
+    import gevent
+
+    started = time.monotonic()
+    while True:
+        gevent.sleep(every)
+        _flush(environment)
+        context = RunContext.of(environment)
+        recorder = context.recorder
+        metric = heartbeat_metric(context)
+        if not recorder.count(metric):
+            names = recorder.names()
+            metric = max(names, key=recorder.count) if names else None
+        values = recorder.percentiles_us(metric, (50.0, 99.0)) if metric else {}
+        connects = environment.stats.entries.get(CONNECT_KEY)
+        total = environment.stats.total
+        print(
+            progress_line(
+                elapsed=time.monotonic() - started,
+                users=environment.runner.user_count,
+                connect_rate=None if connects is None else connects.current_rps,
+                metric=metric,
+                p50_us=values.get(50.0),
+                p99_us=values.get(99.0),
+                failures=total.num_failures,
+                requests=total.num_requests,
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def _is_worker(environment: Any) -> bool:
@@ -161,9 +219,35 @@ def connect_rate(stats: Any) -> float | None:
     return successes / elapsed
 
 
+def latency_svg(environment: Any, gates: list[Verdict] | None = None) -> str:
+    """The plot of every metric recorded so far, with the heartbeat p99 limit when set."""
+    context = RunContext.of(environment)
+    limit_ms = context.options.thresholds.max_p99_heartbeat_ms
+    limit = None
+    if limit_ms is not None:
+        limit = (
+            f"{heartbeat_metric(context)} p99 limit {format_us(limit_ms * 1000)}",
+            limit_ms * 1000,
+        )
+    return render_svg(curves_of(context.recorder), limit=limit)
+
+
+def report_section(environment: Any) -> str:
+    """The plot and the gate verdicts as they stand, for an HTML report."""
+    context = RunContext.of(environment)
+    _, measured = measure(environment)
+    limits = context.options.thresholds
+    reasons = [v.message() for v in verdicts(limits, measured) if not v.passed]
+    unallowed = unallowed_failures(limits, measured)
+    if unallowed:
+        reasons.append(unallowed)
+    return html_section(latency_svg(environment), verdicts(limits, measured), reasons)
+
+
 def finish(environment: Any) -> list[str]:
-    """Print and write the figures, apply the thresholds, set the exit code; returns the
-    reasons the run failed (failed thresholds, failed requests nothing allows).
+    """Print and write the figures, the plot and the gate verdicts, apply the thresholds, set
+    the exit code; returns the reasons the run failed (failed thresholds, failed requests
+    nothing allows).
 
     Exit codes: 1 when a threshold fails; Locust's ``--exit-code-on-error`` (default 1) when
     requests failed and no ``--max-fail-ratio`` is given, whatever other thresholds say;
@@ -178,20 +262,23 @@ def finish(environment: Any) -> list[str]:
         "lost_pushes": measured.lost_pushes,
         "pushes_sent": len(context.ledger.sends),
     }
-    csv_file, json_files = report_paths(environment.parsed_options, context.options.hdr_json)
-    write_reports(summaries, figures, csv_file, json_files)
-    print(format_table(summaries), flush=True)
-    extras = [f"{name}={value:.4g}" for name, value in figures.items() if value is not None]
-    print("ws-harness: " + " ".join(extras), flush=True)
     limits = context.options.thresholds
-    reasons = evaluate(limits, measured)
+    gates = verdicts(limits, measured)
+    reasons = [verdict.message() for verdict in gates if not verdict.passed]
     unallowed = unallowed_failures(limits, measured)
     if unallowed:
         reasons.append(unallowed)
+    parsed = environment.parsed_options
+    csv_file, json_files = report_paths(parsed, context.options.hdr_json)
+    write_reports(summaries, figures, csv_file, json_files, gates_document(gates, reasons))
+    _write_pictures(environment, gates, reasons)
+    print(format_table(summaries), flush=True)
+    extras = [f"{name}={value:.4g}" for name, value in figures.items() if value is not None]
+    print("ws-harness: " + " ".join(extras), flush=True)
     for reason in reasons:
         print(f"ws-harness: {reason}", file=sys.stderr, flush=True)
     if unallowed and reasons == [unallowed]:
-        environment.process_exit_code = getattr(environment.parsed_options, "exit_code_on_error", 1)
+        environment.process_exit_code = getattr(parsed, "exit_code_on_error", 1)
     elif reasons:
         environment.process_exit_code = 1
     elif any(value is not None for value in vars(limits).values()):
@@ -201,6 +288,20 @@ def finish(environment: Any) -> list[str]:
         if environment.process_exit_code == 0:
             print("ws-harness: all thresholds met", flush=True)
     return reasons
+
+
+def _write_pictures(environment: Any, gates: list[Verdict], reasons: list[str]) -> None:
+    """The SVG next to the CSVs and the HTML report, and the section inside that report
+    (Locust has written it by now: it saves the report before firing ``quitting``)."""
+    parsed = environment.parsed_options
+    paths = plot_paths(parsed)
+    html = getattr(parsed, "html_file", None)
+    if not paths and not html:
+        return
+    svg = latency_svg(environment)
+    write_plots(svg, paths)
+    if html and Path(html).is_file():
+        embed_in_html_file(Path(html), html_section(svg, gates, reasons))
 
 
 def _locust_exit_code(environment: Any) -> int:

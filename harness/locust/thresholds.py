@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,22 +32,42 @@ class Measured:
     failures: int = 0
 
 
-def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
-    """One message per failed threshold, naming the option, the limit and the measured value."""
+@dataclass(frozen=True)
+class Verdict:
+    """One gate's outcome, for the JSON and HTML reports (``evaluate`` words the failures)."""
+
+    option: str
+    limit: float
+    measured: float | None  # None: never measured, which fails the gate
+    unit: str
+    passed: bool
+
+    def message(self) -> str:
+        if self.measured is None:
+            return f"threshold {self.option} {self.limit:g} failed: not measured (no samples)"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"threshold {self.option} {self.limit:g} failed: measured {self.measured:.4g}{unit}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verdicts(limits: Thresholds, measured: Measured) -> list[Verdict]:
+    """One verdict per threshold that was set, in the order of the options."""
     gates: list[tuple[str, float | None, float | None, Callable[[float, float], bool], str]] = [
         (
             "--max-p99-heartbeat-ms",
             limits.max_p99_heartbeat_ms,
             measured.p99_heartbeat_ms,
             operator.le,
-            " ms",
+            "ms",
         ),
         (
             "--min-connect-rate",
             limits.min_connect_rate,
             measured.connect_rate,
             operator.ge,
-            " connections/s",
+            "connections/s",
         ),
         ("--max-fail-ratio", limits.max_fail_ratio, measured.fail_ratio, operator.le, ""),
         (
@@ -54,18 +75,19 @@ def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
             limits.max_lost_pushes,
             measured.lost_pushes,
             operator.le,
-            " lost pushes",
+            "lost pushes",
         ),
     ]
-    failures = []
-    for option, limit, value, within, unit in gates:
-        if limit is None:
-            continue
-        if value is None:
-            failures.append(f"threshold {option} {limit:g} failed: not measured (no samples)")
-        elif not within(value, limit):
-            failures.append(f"threshold {option} {limit:g} failed: measured {value:.4g}{unit}")
-    return failures
+    return [
+        Verdict(option, limit, value, unit, value is not None and within(value, limit))
+        for option, limit, value, within, unit in gates
+        if limit is not None
+    ]
+
+
+def evaluate(limits: Thresholds, measured: Measured) -> list[str]:
+    """One message per failed threshold, naming the option, the limit and the measured value."""
+    return [verdict.message() for verdict in verdicts(limits, measured) if not verdict.passed]
 
 
 def unallowed_failures(limits: Thresholds, measured: Measured) -> str | None:
