@@ -5,6 +5,7 @@
     ws-harness serve               start the configured target on a free port, print its URL
     ws-harness doctor [URL]        say why a WebSocket endpoint fails
     ws-harness clean               remove containers left by earlier runs
+    ws-harness load LOCUSTFILE     start the target, run Locust headless, exit by the gates
 
 Each subcommand lives in its own module and is imported only when used.
 """
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-_SUBCOMMANDS = ("serve", "doctor", "clean")
+_SUBCOMMANDS = ("serve", "doctor", "clean", "load")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ SOURCES: list[tuple[str, str, tuple[str, ...]]] = [
     ("harness", "harness", ()),
     ("target", "target", ("tests",)),
     ("scenarios", "harness_scenarios", ()),
+    ("locustfiles", "harness_locustfiles", ()),
 ]
 
 
@@ -51,3 +52,16 @@ def test_package_dirs_map_the_renamed_folder() -> None:
     with (ROOT / "pyproject.toml").open("rb") as file:
         setuptools = tomllib.load(file)["tool"]["setuptools"]
     assert setuptools["package-dir"]["harness_scenarios"] == "scenarios"
+    assert setuptools["package-dir"]["harness_locustfiles"] == "locustfiles"
+
+
+def test_bundled_locustfiles_are_in_the_wheel() -> None:
+    """Every locustfile of locustfiles/ is a module of the installed package (a .py file in a
+    listed package is shipped), so `ws-harness load NAME` finds it after pip install."""
+    assert "harness_locustfiles" in _declared()
+    assert (ROOT / "locustfiles" / "__init__.py").is_file()
+    assert {p.stem for p in (ROOT / "locustfiles").glob("[!_]*.py")} >= {
+        "connection_throughput",
+        "heartbeat_latency",
+        "push_fanout",
+    }
