@@ -203,27 +203,31 @@ def format_table(summaries: list[Summary]) -> str:
     return "\n".join(lines)
 
 
-# The web UI's extended tabs render tables of text only; the plot is an image shown below the
-# React app (outside its tree, so React never removes it) while the tab is the current one.
+# The web UI's extended tabs render tables of text only. The plot goes below the tab's table:
+# React leaves a node it did not create alone and drops it with the table when the tab is
+# left; the script puts it back while the tab is shown (else at the end of the page).
 _TAB_SCRIPT = f"""<script>
 (function () {{
   var box = document.createElement("div");
   box.id = "ws-harness-latency-plot";
-  box.style.cssText = "display:none;padding:0 24px 24px";
+  box.style.cssText = "padding:16px 0";
   var img = document.createElement("img");
   img.alt = "Latency percentiles (HDR)";
   img.style.maxWidth = "100%";
   box.appendChild(img);
-  document.body.appendChild(box);
   var shown = 0;
-  setInterval(function () {{
+  function update() {{
     var on = new URLSearchParams(location.search).get("tab") === "{TAB_KEY}";
-    box.style.display = on ? "block" : "none";
-    if (on && Date.now() - shown > 2000) {{
+    if (!on) {{ box.remove(); return; }}
+    var table = document.querySelector("#root .MuiTableContainer-root");
+    if (table && box.previousSibling !== table) table.after(box);
+    else if (!table && !box.parentNode) document.body.appendChild(box);
+    if (Date.now() - shown > 2000) {{
       shown = Date.now();
       img.src = "./ws-harness/latency.svg?t=" + shown;
     }}
-  }}, 500);
+  }}
+  setInterval(update, 500);
 }})();
 </script>"""
 
