@@ -166,3 +166,37 @@ def test_progress_line() -> None:
         "ws-harness: 12s users 50 conn/s 48.2 WS heartbeat p50 812 us p99 2.3 ms "
         "failures 1/812 (0.12%)"
     )
+
+
+def test_web_ui_serves_the_plot_and_adds_it_to_the_tab_and_the_report() -> None:
+    """Locust's web UI is a Flask app: the hooks, on a stand-in with Locust's three routes."""
+    from types import SimpleNamespace
+
+    from flask import Flask, jsonify
+
+    app = Flask("stand-in")
+    page = "<html><body><div id='root'></div></body></html>"
+    app.add_url_rule("/", "index", lambda: page)
+    app.add_url_rule("/stats/report", "report", lambda: page)
+    app.add_url_rule("/stats/requests", "requests", lambda: jsonify({"stats": []}))
+    web_ui = SimpleNamespace(app=app, template_args={})
+    data = recorder()
+    reports.install_web_tab(
+        web_ui,
+        data.summary,
+        svg=lambda: plot.render_svg(plot.curves_of(data)),
+        section=lambda: reports.html_section(plot.render_svg([]), [], ["gate X failed"]),
+    )
+    client = app.test_client()
+    svg = client.get("/ws-harness/latency.svg")
+    assert svg.mimetype == "image/svg+xml" and points(svg.get_data(as_text=True))["WS heartbeat"]
+    index = client.get("/").get_data(as_text=True)
+    assert "ws-harness-latency-plot" in index and "./ws-harness/latency.svg" in index
+    assert index.index("ws-harness-latency-plot") < index.index("</body>")
+    report = client.get("/stats/report").get_data(as_text=True)
+    assert 'id="ws-harness-latency"' in report and "gate X failed" in report
+    stats = client.get("/stats/requests").get_json()
+    assert stats["extended_stats"][0]["key"] == reports.TAB_KEY
+    assert {"href": "./ws-harness/latency.svg", "title": "Latency percentiles (SVG)"} in (
+        web_ui.template_args["extendedCsvFiles"]
+    )
