@@ -65,3 +65,35 @@ def test_bundled_locustfiles_are_in_the_wheel() -> None:
         "heartbeat_latency",
         "push_fanout",
     }
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_bundled_locustfiles(tmp_path: Path) -> None:
+    """Built from a copy of the tree (the checkout's build/ is left alone): the locustfiles
+    are in the wheel as harness_locustfiles, where `ws-harness load NAME` looks. ~2 s."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", "build", "*.egg-info", "__pycache__", ".hypothesis", ".*_cache", ".benchmarks"
+        ),
+    )
+    wheel_command = ["pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "."]
+    subprocess.run(
+        [sys.executable, "-m", *wheel_command, "-w", str(tmp_path / "dist")],
+        cwd=source,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in ("__init__", "connection_throughput", "heartbeat_latency", "push_fanout"):
+        assert f"harness_locustfiles/{name}.py" in names
+    assert "harness/commands/load.py" in names
