@@ -63,11 +63,12 @@ class ScenarioItem(pytest.Item):
     def setup(self) -> None:
         session: HarnessSession = self.config.stash[SESSION_KEY]
         self.context = session.run_context()
-        session.check_target()
         # The scenario runs here, in setup, because pytest reports an exception in setup as
         # ERROR and one in the call as FAILED: a harness or config problem must never read
         # as the server's failure. runtest() then reports what the server did.
         self.verdict = session.verdict(self.scenario, self._planned)
+        # A verdict counts only if the server was still alone on its port when it ended.
+        session.check_target(since=self.verdict.finished)
         if self.verdict.outcome == "error" and self.verdict.failure is not None:
             failure = self.verdict.failure
             pytest.fail(f"{failure.title}\nAt: {failure.step}", pytrace=False)

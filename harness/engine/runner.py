@@ -208,6 +208,7 @@ class Verdict:
     failure: Failure | None = None
     skip_reason: str = ""
     seconds: float = 0.0
+    finished: float = field(default_factory=time.monotonic)  # when the scenario ended
 
 
 @dataclass
