@@ -22,11 +22,11 @@ from harness.errors import HarnessError
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
     if argv and argv[0] == "run":  # everything after "run" belongs to pytest, untouched
         from harness.commands.run import run
 
         return run(argv[1:])
+    parser = _parser()  # imports every subcommand's module: not for run, which is pytest's
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

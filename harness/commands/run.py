@@ -21,6 +21,7 @@ import io
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -39,7 +40,7 @@ _GROUP_TITLE = re.compile(r"^\S.*\(ws-harness\):$")
 
 def run(pytest_args: Sequence[str]) -> int:
     """Run pytest with ``pytest_args`` plus the bundled scenarios; pytest's exit code."""
-    args = ["-p", PLUGIN, *pytest_args]
+    args = ["-p", PLUGIN, *without_hypothesis(pytest_args), *pytest_args]
     if "-h" in args or "--help" in args:
         captured = io.StringIO()
         with contextlib.redirect_stdout(captured):
@@ -47,6 +48,15 @@ def run(pytest_args: Sequence[str]) -> int:
         sys.stdout.write(harness_first(captured.getvalue()))
         return int(code)
     return int(pytest.main(args))
+
+
+def without_hypothesis(pytest_args: Sequence[str]) -> list[str]:
+    """``-p no:hypothesispytest`` for a run that cannot hold a Hypothesis test (nothing says
+    fuzz, no path given): Hypothesis's pytest plugin imports all of Hypothesis at the end of
+    every run, about a second of a run that takes a few."""
+    if any("fuzz" in arg or Path(arg).exists() for arg in pytest_args):
+        return []
+    return ["-p", "no:hypothesispytest"]
 
 
 def harness_first(text: str) -> str:

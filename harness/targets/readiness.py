@@ -201,7 +201,7 @@ def wait_until_ready(
                 log_tail(),
             )
         time.sleep(delay)
-        delay = min(delay * 2, 0.25)
+        delay = min(delay * 2, 0.05)  # a refused connect costs little; readiness is on the clock
 
 
 def check_listeners(info: TargetInfo, ours: set[int]) -> None:
