@@ -144,28 +144,39 @@ def _flush_every_second(environment: Any) -> None:
 
 
 def _print_progress(environment: Any, every: float) -> None:
-    """A line every ``every`` seconds while the test runs: users, connections per second (of
-    the last seconds, Locust's figure), the gated metric's p50/p99 so far, failures."""
+    """A line every ``every`` seconds while the test runs: users, connections per second since
+    the last line, p50/p99 so far of the gated heartbeat (else of the connects, else of the
+    busiest metric), failures."""
     import gevent
 
-    started = time.monotonic()
+    started = last = time.monotonic()
+    connected = 0
     while True:
         gevent.sleep(every)
         _flush(environment)
         context = RunContext.of(environment)
         recorder = context.recorder
-        metric = heartbeat_metric(context)
-        if not recorder.count(metric):
-            names = recorder.names()
-            metric = max(names, key=recorder.count) if names else None
+        names = recorder.names()
+        metric = next(
+            (
+                m
+                for m in (heartbeat_metric(context), f"{REQUEST_TYPE} {CONNECT_KEY[0]}")
+                if m in names
+            ),
+            max(names, key=recorder.count) if names else None,
+        )
         values = recorder.percentiles_us(metric, (50.0, 99.0)) if metric else {}
-        connects = environment.stats.entries.get(CONNECT_KEY)
+        entry = environment.stats.entries.get(CONNECT_KEY)
+        now = time.monotonic()
+        total_connects = 0 if entry is None else entry.num_requests - entry.num_failures
+        rate = (total_connects - connected) / (now - last) if now > last else None
+        connected, last = total_connects, now
         total = environment.stats.total
         print(
             progress_line(
-                elapsed=time.monotonic() - started,
+                elapsed=now - started,
                 users=environment.runner.user_count,
-                connect_rate=None if connects is None else connects.current_rps,
+                connect_rate=rate,
                 metric=metric,
                 p50_us=values.get(50.0),
                 p99_us=values.get(99.0),
