@@ -376,5 +376,6 @@ def load(args: argparse.Namespace) -> int:
             code = _run_locust(locust_command(args, locustfile, info.ws_url), deadline)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print(f"ws-harness: target stopped; exit code {code}", file=sys.stderr, flush=True)
+    left = "left running (--ws-url)" if session.backend() == "url" else "stopped"
+    print(f"ws-harness: exit code {code}; target {left}", file=sys.stderr, flush=True)
     return code
