@@ -376,6 +376,6 @@ def load(args: argparse.Namespace) -> int:
             code = _run_locust(locust_command(args, locustfile, info.ws_url), deadline)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    left = "left running (--ws-url)" if session.backend() == "url" else "stopped"
+    left = "left running (--ws-url)" if session.options.url else "stopped"
     print(f"ws-harness: exit code {code}; target {left}", file=sys.stderr, flush=True)
     return code
