@@ -8,7 +8,8 @@ and exits with Locust's exit code, which the ws-harness gates set (1: a threshol
 
 LOCUSTFILE is a path, or the name of a bundled locustfile (``heartbeat_latency``,
 ``connection_throughput``, ``push_fanout``: the package ``harness_locustfiles``). Options
-ws-harness does not know go to Locust unchanged; they must come after LOCUSTFILE.
+ws-harness does not know go to Locust unchanged (``locust --help`` lists them); they must come
+after LOCUSTFILE.
 """
 
 from __future__ import annotations
@@ -61,9 +62,18 @@ def add_parser(commands: Any) -> None:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """The command line after ``load``, as ``ws-harness load`` sees it (for tests and tools)."""
-    parser = argparse.ArgumentParser(prog="ws-harness load", allow_abbrev=False)
+    return complete(_standalone_parser().parse_args(argv))
+
+
+def _standalone_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ws-harness load",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
     _declare(parser)
-    return complete(parser.parse_args(argv))
+    return parser
 
 
 def _declare(parser: argparse.ArgumentParser) -> None:
@@ -131,7 +141,7 @@ def complete(args: argparse.Namespace) -> argparse.Namespace:
     later = argparse.ArgumentParser(
         prog="ws-harness load LOCUSTFILE",
         allow_abbrev=False,
-        add_help=False,  # -h after LOCUSTFILE is Locust's --help
+        add_help=False,  # -h after LOCUSTFILE: handled above
         argument_default=argparse.SUPPRESS,  # keep what came before LOCUSTFILE
     )
     _declare_options(later)
@@ -140,6 +150,9 @@ def complete(args: argparse.Namespace) -> argparse.Namespace:
             action.default = argparse.SUPPRESS
     rest = list(args.rest)
     del args.rest
+    if "-h" in rest or "--help" in rest:  # after LOCUSTFILE too: ours (Locust's: locust --help)
+        _standalone_parser().print_help()
+        raise SystemExit(0)
     _, args.locust_args = later.parse_known_args(rest, namespace=args)
     return args
 

@@ -247,3 +247,10 @@ def test_locust_command_line(tmp_path: Path) -> None:
 )
 def test_run_time(text: str, seconds: int) -> None:
     assert load.run_time_seconds(text) == seconds
+
+
+def test_help_after_the_locustfile_is_ours_and_starts_nothing(tmp_path: Path) -> None:
+    result = ws_harness("load", "heartbeat_latency", "-u", "3", "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "--workers N" in result.stdout and "--ws-backend" in result.stdout
+    assert "serving" not in result.stdout + result.stderr
