@@ -7,8 +7,9 @@
         heartbeat_interval = 2.0
 
 Modules: ``wsconn`` (the lean client: wsproto on a socket), ``users`` (the Locust users),
-``hdr`` (microsecond histograms), ``plot`` (their percentile picture, SVG), ``pushes`` (lost-push accounting), ``thresholds`` (CI
-gates), ``options``/``context``/``plugin``/``reports`` (the Locust wiring).
+``hdr`` (microsecond histograms), ``plot`` (their percentile picture, SVG), ``pushes``
+(lost-push accounting), ``thresholds`` (CI gates), ``options``/``context``/``plugin``/``reports``
+(the Locust wiring).
 
 Importing this package does not import Locust (which monkey-patches the standard library
 with gevent on import); the user classes load on first attribute access.
