@@ -42,6 +42,7 @@ _TARGET_OPTIONS = (
     "--ws-redis-url",
 )
 _RUN_TIME = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_USAGE = "ws-harness load LOCUSTFILE [options] [Locust options]  (-h: all options)"
 _GRACE_SECONDS = 120  # Locust's start, its locustfile import and its reports, after the run
 _STOP_SECONDS = 30  # after Ctrl-C: time for Locust to write its reports before it is killed
 
@@ -49,14 +50,17 @@ __all__ = ["HarnessError", "add_parser", "check_locust", "find_locustfile", "loa
 
 
 def add_parser(commands: Any) -> None:
+    """Registers ``load`` taking every argument as is: its parser (which imports the pytest
+    plugin's option table, and with it pytest) is built only when ``load`` runs, so the other
+    subcommands start no slower; "\0" as the only option prefix makes ``-u`` and ``-h`` plain
+    arguments here."""
     parser = commands.add_parser(
         "load",
         help="start the target, run a locustfile headless against it, exit by the gates",
-        description=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,  # never take a Locust option for an abbreviation of ours
+        add_help=False,
+        prefix_chars="\0",
     )
-    _declare(parser)
+    parser.add_argument("argv", nargs=argparse.REMAINDER)
     parser.set_defaults(handler=load)
 
 
@@ -68,6 +72,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def _standalone_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ws-harness load",
+        usage=_USAGE,
         description=__doc__.split("\n\n", 1)[1],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
@@ -81,7 +86,8 @@ def _declare(parser: argparse.ArgumentParser) -> None:
     _declare_options(parser)
     parser.set_defaults(ws_progress=2.0)  # a progress line every 2 s (--ws-progress SECONDS)
     # Everything after LOCUSTFILE: our options, read again by ``complete``, and Locust's.
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    rest = parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    rest.required = False  # argparse 3.11 asks for it when nothing follows "load"
 
 
 def _declare_options(parser: argparse.ArgumentParser) -> None:
@@ -139,7 +145,8 @@ def complete(args: argparse.Namespace) -> argparse.Namespace:
     """Read our options among the arguments after LOCUSTFILE; the rest is Locust's
     (``args.locust_args``)."""
     later = argparse.ArgumentParser(
-        prog="ws-harness load LOCUSTFILE",
+        prog="ws-harness load",
+        usage=_USAGE,
         allow_abbrev=False,
         add_help=False,  # -h after LOCUSTFILE: handled above
         argument_default=argparse.SUPPRESS,  # keep what came before LOCUSTFILE
@@ -369,7 +376,8 @@ def load(args: argparse.Namespace) -> int:
     from harness.contract import load_contract
     from harness.targets import make_target
 
-    args = complete(args) if hasattr(args, "rest") else args
+    if hasattr(args, "argv"):  # from the ws-harness command line
+        args = parse(args.argv)
     check_locust()
     locustfile = find_locustfile(args.locustfile)
     session = _session(args)
