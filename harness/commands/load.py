@@ -228,12 +228,16 @@ def check_locust() -> None:
 
 
 def bundled_locustfiles() -> Path:
-    """The folder of the bundled locustfiles: the installed ``harness_locustfiles``, else the
-    checkout's ``locustfiles/`` (an editable install made before the package existed)."""
+    """The folder of the bundled locustfiles: in a source checkout the ``locustfiles/`` beside
+    this ``harness`` (never another tree's that an editable install elsewhere maps
+    ``harness_locustfiles`` to), else the installed package ``harness_locustfiles``."""
+    beside = Path(__file__).resolve().parents[2] / "locustfiles"
+    if (beside / "__init__.py").is_file():
+        return beside
     spec = importlib.util.find_spec("harness_locustfiles")
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parents[2] / "locustfiles"
+    return beside
 
 
 def find_locustfile(name: str) -> Path:

@@ -163,6 +163,7 @@ def test_bundled_locustfiles_are_found_by_name() -> None:
     for name in ("connection_throughput", "heartbeat_latency", "push_fanout"):
         path = load.find_locustfile(name)
         assert path.is_file() and path.name == f"{name}.py"
+        assert path.parent == REPO / "locustfiles"  # this checkout's, whatever is installed
         assert load.find_locustfile(f"{name}.py") == path
 
 
