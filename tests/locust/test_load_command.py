@@ -2,12 +2,13 @@
 and exits by the gates.
 
 The slow tests are the issue's "how we will know": the bundled heartbeat locustfile, found by
-name, passes a 50 ms p99 gate against the reference target and fails it when the target's
-heartbeat replies come 2 s late (``TARGET_FAULTS=heartbeat_slow``); the latency plot, the gate
-verdicts and the HTML report are written. Runs last 4 s instead of the issue's 10 s, with a
-heartbeat every 0.25 s instead of every second: about 700 samples (with 150, the few beats that
-wait behind the 50 connection handshakes at the start made p99 on a loaded 2-core machine; seen
-at 59 ms), and the faulty replies (2 s late) still arrive within the run.
+name, passes a 50 ms p99 gate against the reference target (the issue's command: 50 users for
+10 s, ~12 s) and fails it when the target's heartbeat replies come 2 s late
+(``TARGET_FAULTS=heartbeat_slow``, 4 s suffice); the latency plot, the gate verdicts and the
+HTML report are written. Shorter or denser passing runs were tried and dropped: 4 s with a beat
+every 0.25 s made p99 59-82 ms while other jobs loaded the 2 cores (the beats queued behind the
+50 handshakes at the start, and the generator's own load); the issue's run kept p99 at 3-10 ms
+beside a process burning a core.
 """
 
 from __future__ import annotations
@@ -41,28 +42,25 @@ def ws_harness(
     )
 
 
-def heartbeat_run(folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def heartbeat_run(
+    folder: Path, *extra: str, run_time: str = "10s"
+) -> subprocess.CompletedProcess[str]:
+    """The issue's command, with reports and a Locust option passed through."""
     return ws_harness(
         "load",
         "heartbeat_latency",
         "-u",
         "50",
-        "-r",
-        "50",
         "-t",
-        "4s",
-        "--heartbeat-interval",
-        "0.25",
+        run_time,
         "--max-p99-heartbeat-ms",
         "50",
-        "--max-fail-ratio",
-        "0.01",
         "--csv",
         str(folder / "hb"),
         "--html",
         str(folder / "report.html"),
-        "--stop-timeout",  # a Locust option, passed through untouched
-        "3",
+        "--exit-code-on-error",  # a Locust option, passed through untouched
+        "1",
         *extra,
         cwd=folder,
     )
@@ -92,10 +90,9 @@ def test_heartbeat_gate_passes_against_the_reference_target(tmp_path: Path) -> N
     assert "users 50" in output and "conn/s" in output  # the progress line
 
     document = json.loads((tmp_path / "hb_hdr.json").read_text())
-    gate, ratio = document["gates"]["verdicts"]
+    (gate,) = document["gates"]["verdicts"]
     assert gate["option"] == "--max-p99-heartbeat-ms" and gate["limit"] == 50
     assert gate["passed"] is True and 0 < gate["measured"] <= 50
-    assert ratio["option"] == "--max-fail-ratio" and ratio["passed"] is True
     assert document["gates"]["passed"] is True
 
     # The plot, next to the CSVs and next to the HTML report: the percentiles of every metric.
@@ -117,15 +114,16 @@ def test_heartbeat_gate_passes_against_the_reference_target(tmp_path: Path) -> N
 @pytest.mark.slow
 def test_heartbeat_gate_fails_when_the_target_answers_late(tmp_path: Path) -> None:
     """Replies 2 s late: most heartbeats fail (the config's 1 s reply timeout), those that get
-    an answer in time are slow; the p99 gate fails with the measured value, and so does the
-    fail ratio."""
-    result = heartbeat_run(tmp_path, "--ws-env", "TARGET_FAULTS=heartbeat_slow")
+    an answer in time are slow; the p99 gate fails with the measured value, and the failed
+    requests are named as a reason too."""
+    result = heartbeat_run(tmp_path, "--ws-env", "TARGET_FAULTS=heartbeat_slow", run_time="4s")
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "threshold --max-p99-heartbeat-ms 50 failed: measured" in result.stderr
     document = json.loads((tmp_path / "hb_hdr.json").read_text())
-    gate, ratio = document["gates"]["verdicts"]
+    (gate,) = document["gates"]["verdicts"]
     assert gate["option"] == "--max-p99-heartbeat-ms" and gate["passed"] is False
-    assert gate["measured"] > 50 and ratio["passed"] is False
+    assert gate["measured"] > 50
+    assert any("requests failed" in reason for reason in document["gates"]["reasons"])
     assert document["gates"]["passed"] is False
     html = (tmp_path / "report.html").read_text()
     assert '<tr class="failed"><td>--max-p99-heartbeat-ms</td><td>50 ms</td>' in html
