@@ -1,147 +1,30 @@
 """The pytest plugin (entry point ``pytest11: ws_harness``): declarations only.
 
-One option group, each option also an ini key; validators that state the accepted format.
-The work lives in ``harness._pytest``: ``session`` (the target's life), ``collect``
-(scenario files as items), ``fixtures`` (for hand-written tests), ``report`` (header,
-failure sections, the coverage matrix).
+One option group, each option also an ini key (the table and its validators are
+``harness.options``, shared with ``ws-harness load``). The work lives in ``harness._pytest``:
+``session`` (the target's life), ``collect`` (scenario files as items), ``fixtures`` (for
+hand-written tests), ``report`` (header, failure sections, the coverage matrix).
 """
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from harness.errors import HarnessError
-from harness.targets import BACKENDS
-
-# (option, help). Every option is also an ini key: "--ws-log-dir" -> "ws_log_dir".
-_OPTIONS: list[tuple[str, str]] = [
-    ("--ws-backend", f"how to get the server: {', '.join(BACKENDS)} (default: process)"),
-    (
-        "--ws-url",
-        "test a server that is already running at ws://HOST:PORT (replicas: several, comma "
-        "separated)",
-    ),
-    ("--ws-command", "start command; placeholders {python} {host} {port}"),
-    ("--ws-cwd", "working directory of the start command"),
-    ("--ws-port", "port for the server (default: a free one on 127.0.0.1)"),
-    ("--ws-ready-timeout", "seconds to wait for the first WebSocket frame"),
-    ("--ws-config", "harness config: users, auth, pushes (default: the reference target's)"),
-    ("--ws-contract", "AsyncAPI contract (default: the bundled one)"),
-    ("--ws-log-dir", "where server logs are kept (default: a temporary directory)"),
-    ("--ws-log-lines", "server log lines shown with a failure (default: 40)"),
-    ("--ws-image", "docker backend: run this image instead of building target.dockerfile"),
-    ("--ws-docker-network", "docker backend: auto, host or publish (default: auto)"),
-    (
-        "--ws-concurrency",
-        "scenarios run at the same time, each on its own connections (default: 4 per CPU, "
-        "at most 16; 1 runs them one after another)",
-    ),
-    ("--ws-replicas", "start N replicas sharing one Redis channel layer (process or docker)"),
-    ("--ws-redis-url", "--ws-replicas: use this running Redis instead of a private redis-server"),
-    ("--ws-fuzz-examples", "fuzz tests: Hypothesis examples per test (overrides the profile)"),
-    ("--ws-fuzz-profile", "fuzz tests: Hypothesis profile, ci, thorough or replay (default: ci)"),
-    ("--ws-fuzz-db", "fuzz tests: Hypothesis example database directory"),
-    ("--ws-fuzz-deviations", "fuzz tests: YAML of known contract deviations to tolerate"),
-    ("--ws-report", "write the conformance report as one self-contained HTML file here"),
-    ("--ws-report-json", "write the conformance report as JSON here (the HTML report's data)"),
-    ("--ws-chromium", "browser tests (-m browser): the Chromium to run (default: on PATH)"),
-]
-
-
-def _ini_name(option: str) -> str:
-    return option.lstrip("-").replace("-", "_")
-
-
-def _backend(value: str) -> str:
-    if value not in BACKENDS:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected one of {', '.join(BACKENDS)}")
-    return value
-
-
-def _url(value: str) -> str:
-    if not value.startswith(("ws://", "wss://")):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected ws://HOST:PORT or wss://HOST:PORT")
-    return value
-
-
-def _port(value: str) -> str:
-    if not value.isdigit() or not 0 <= int(value) <= 65535:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected a port number from 0 to 65535")
-    return value
-
-
-def _count(value: str) -> str:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected a whole number of at least 1")
-    return value
-
-
-def _seconds(value: str) -> str:
-    try:
-        if float(value) > 0:
-            return value
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"{value!r}: expected a positive number of seconds")
-
-
-def _network(value: str) -> str:
-    if value not in ("auto", "host", "publish"):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected auto, host or publish")
-    return value
-
-
-def _redis_url(value: str) -> str:
-    if not value.startswith(("redis://", "rediss://", "unix://")):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected redis://HOST:PORT/DB")
-    return value
-
-
-def _replica_env(value: str) -> str:
-    from harness.targets.replicas import parse_replica_env
-
-    try:
-        parse_replica_env(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
-
-
-def _env(value: str) -> str:
-    if "=" not in value or value.startswith("="):
-        raise argparse.ArgumentTypeError(f"{value!r}: expected KEY=VALUE")
-    return value
-
-
-_VALIDATORS = {
-    "--ws-backend": _backend,
-    "--ws-url": _url,
-    "--ws-port": _port,
-    "--ws-ready-timeout": _seconds,
-    "--ws-log-lines": _port,
-    "--ws-docker-network": _network,
-    "--ws-fuzz-examples": _count,
-    "--ws-concurrency": _count,
-    "--ws-replicas": _count,
-    "--ws-redis-url": _redis_url,
-}
+from harness.options import OPTIONS, VALIDATORS, env_pair, ini_name, replica_env_pair
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ws-harness", "WebSocket conformance testing (ws-harness)")
-    for option, text in _OPTIONS:
-        ini = _ini_name(option)
-        group.addoption(
-            option, dest=ini, type=_VALIDATORS.get(option, str), default=None, help=text
-        )
+    for option, text in OPTIONS:
+        ini = ini_name(option)
+        group.addoption(option, dest=ini, type=VALIDATORS.get(option, str), default=None, help=text)
         parser.addini(ini, text, default=None)
     group.addoption(
         "--ws-env",
         dest="ws_env",
         action="append",
-        type=_env,
+        type=env_pair,
         default=[],
         metavar="KEY=VALUE",
         help="environment for the server (repeatable), e.g. TARGET_FAULTS=heartbeat_slow",
@@ -152,7 +35,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ws-replica-env",
         dest="ws_replica_env",
         action="append",
-        type=_replica_env,
+        type=replica_env_pair,
         default=[],
         metavar="[N:]KEY=VALUE",
         help=replica_env + ", e.g. 1:TARGET_FAULTS=memory_layer",

@@ -1,7 +1,7 @@
 """``ws-harness load LOCUSTFILE``: a load run in one command.
 
-Starts the target the way the pytest plugin does (the same ``--ws-*`` target options, shared
-with ``harness.pytest_plugin`` and read by ``HarnessSession``), runs Locust headless against
+Starts the target the way the pytest plugin does (the same ``--ws-*`` target options, from
+``harness.options``, read by ``HarnessSession``), runs Locust headless against
 it in a child process (Locust monkey-patches the standard library with gevent on import, so it
 never runs inside this process), prints a progress line every two seconds, stops the target
 and exits with Locust's exit code, which the ws-harness gates set (1: a threshold failed).
@@ -92,7 +92,7 @@ def _declare(parser: argparse.ArgumentParser) -> None:
 
 def _declare_options(parser: argparse.ArgumentParser) -> None:
     from harness.locust.options import add_options
-    from harness.pytest_plugin import _OPTIONS, _VALIDATORS, _env, _replica_env
+    from harness.options import OPTIONS, VALIDATORS, env_pair, replica_env_pair
 
     run = parser.add_argument_group("the run (Locust)")
     run.add_argument("-u", "--users", type=_positive_int, default=10, help="default: 10")
@@ -120,13 +120,13 @@ def _declare_options(parser: argparse.ArgumentParser) -> None:
     add_options(run)  # --ws-config, --ws-user, ..., the thresholds: handed to Locust as given
 
     target = parser.add_argument_group("the target (as in pytest)")
-    helps = dict(_OPTIONS)
+    helps = dict(OPTIONS)
     for option in _TARGET_OPTIONS:
-        target.add_argument(option, type=_VALIDATORS.get(option, str), help=helps[option])
+        target.add_argument(option, type=VALIDATORS.get(option, str), help=helps[option])
     target.add_argument(
         "--ws-env",
         action="append",
-        type=_env,
+        type=env_pair,
         default=[],
         metavar="KEY=VALUE",
         help="environment for the server (repeatable), e.g. TARGET_FAULTS=heartbeat_slow",
@@ -134,7 +134,7 @@ def _declare_options(parser: argparse.ArgumentParser) -> None:
     target.add_argument(
         "--ws-replica-env",
         action="append",
-        type=_replica_env,
+        type=replica_env_pair,
         default=[],
         metavar="[N:]KEY=VALUE",
         help="--ws-replicas: environment of every replica or of one",
