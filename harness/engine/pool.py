@@ -47,7 +47,9 @@ class ScenarioPool:
         self.context = context
         self.concurrency = concurrency
         self._run = run
-        self._verdicts: dict[int, concurrent.futures.Future[Verdict]] = {}
+        # By identity (scenarios are values: two may be equal), holding the scenario so that
+        # its id is never reused by another object while the pool lives.
+        self._verdicts: dict[int, tuple[Scenario, concurrent.futures.Future[Verdict]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._work: concurrent.futures.Future[None] | None = None
@@ -58,7 +60,7 @@ class ScenarioPool:
         if self._loop is not None:
             raise RuntimeError("the pool has already started")
         for scenario in scenarios:
-            self._verdicts[id(scenario)] = concurrent.futures.Future()
+            self._verdicts[id(scenario)] = (scenario, concurrent.futures.Future())
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="ws-harness-scenarios", daemon=True
@@ -67,11 +69,12 @@ class ScenarioPool:
         self._work = asyncio.run_coroutine_threadsafe(self._run_all(scenarios), self._loop)
 
     def __contains__(self, scenario: Scenario) -> bool:
-        return id(scenario) in self._verdicts
+        entry = self._verdicts.get(id(scenario))
+        return entry is not None and entry[0] is scenario
 
     def verdict(self, scenario: Scenario) -> Verdict:
         """The verdict of a started scenario, waiting for it if it is still running."""
-        return self._verdicts[id(scenario)].result()
+        return self._verdicts[id(scenario)][1].result()
 
     def stop(self) -> None:
         """Cancel what is still running (a run stopped early by -x or Ctrl-C) and end the loop."""
@@ -108,7 +111,7 @@ class ScenarioPool:
                 await self._run_one(scenario)
 
     async def _run_one(self, scenario: Scenario) -> None:
-        future = self._verdicts[id(scenario)]
+        _, future = self._verdicts[id(scenario)]
         try:
             future.set_result(await self._run(scenario, self.context))
         except asyncio.CancelledError:
