@@ -30,6 +30,7 @@ verdict is decided in one place: :func:`judge`.
 from __future__ import annotations
 
 import argparse
+import os
 import fnmatch
 import re
 import subprocess
@@ -205,7 +206,14 @@ def run_conformance(workdir: Path, *args: str, timeout: float = RUN_TIMEOUT) -> 
     junit = Path(workdir) / "junit.xml"
     try:
         done = subprocess.run(
-            conformance_command(junit, *args), capture_output=True, text=True, timeout=timeout
+            conformance_command(junit, *args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            # The environment as a list built here: runs start from worker threads, and an exec
+            # reading the C environ while another thread sets a variable fails with EFAULT
+            # ("[Errno 14] Bad address", seen once in CI).
+            env=dict(os.environ),
         )
     except subprocess.TimeoutExpired as exc:
         output = _text(exc.stdout) + _text(exc.stderr)
