@@ -30,8 +30,8 @@ verdict is decided in one place: :func:`judge`.
 from __future__ import annotations
 
 import argparse
-import os
 import fnmatch
+import os
 import re
 import subprocess
 import sys
