@@ -30,7 +30,7 @@ from harness.hooks import load_hook
 from harness.http import HttpError, request_json, request_raw
 from harness.templates import TemplateError, resolve
 
-COMMAND_TIMEOUT = 60.0  # seconds an auth.command may take
+COMMAND_TIMEOUT = 60.0  # seconds an auth.command or push.command may take
 CSRF_COOKIE = "csrftoken"  # Django's default CSRF_COOKIE_NAME, for form logins
 
 
@@ -198,16 +198,8 @@ class TokenProvider:
         assert auth.command is not None
         values = _user_values(user)
         text = shell_template(auth.command, values, f"{self.config.source}: auth.command")
-        target = self.config.target
         try:
-            done = subprocess.run(
-                ["/bin/sh", "-c", text],
-                capture_output=True,
-                text=True,
-                timeout=COMMAND_TIMEOUT,
-                cwd=target.cwd,
-                env={**os.environ, **target.env},
-            )
+            done = run_shell(self.config, text)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ConfigError(
                 f"{self.config.source}: auth.command for users.{user.name} did not run: {exc}"
@@ -221,6 +213,19 @@ class TokenProvider:
                 f"{' | '.join(tail) or 'no output'}; it must print the credential on its last line"
             )
         return lines[-1]
+
+
+def run_shell(config: HarnessConfig, text: str) -> subprocess.CompletedProcess[str]:
+    """Run a config's shell command (auth.command, push.command) where the app runs: the
+    target's cwd and environment, bounded by COMMAND_TIMEOUT."""
+    return subprocess.run(
+        ["/bin/sh", "-c", text],
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT,
+        cwd=config.target.cwd,
+        env={**os.environ, **config.target.env},
+    )
 
 
 def shell_template(template: str, values: Mapping[str, Any], where: str) -> str:

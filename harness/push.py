@@ -14,7 +14,6 @@ it into whatever the deployment needs (``push.method``):
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import time
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from harness.auth import TokenProvider, shell_template
+from harness.auth import TokenProvider, run_shell, shell_template
 from harness.config import DEFAULT_PUSH_BODIES, ChannelLayerSpec, HarnessConfig
 from harness.errors import ConfigError
 from harness.hooks import load_hook
@@ -31,7 +30,6 @@ from harness.templates import resolve
 
 Audience = Literal["user", "role", "global", "subscribers"]
 
-COMMAND_TIMEOUT = 60.0  # seconds a push.command may take
 LAYER_TIMEOUT = 10.0  # seconds one group_send round may take
 
 
@@ -135,16 +133,8 @@ class PushTrigger:
         text = shell_template(
             template, request.values(), f"{self.config.source}: push.command.{request.audience}"
         )
-        target = self.config.target
         try:
-            done = subprocess.run(
-                ["/bin/sh", "-c", text],
-                capture_output=True,
-                text=True,
-                timeout=COMMAND_TIMEOUT,
-                cwd=target.cwd,
-                env={**os.environ, **target.env},
-            )
+            done = run_shell(self.config, text)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ConfigError(
                 f"{self.config.source}: push.command did not run ({text}): {exc}"
