@@ -13,7 +13,6 @@ until a test asks for ``ws_browser``.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness._pytest.shipped import collect_shipped_module
 from harness.bundled import scenarios_dir
 
 if TYPE_CHECKING:
@@ -65,15 +65,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
-    """The suite's modules are collected whatever ``python_files`` the user's ini sets."""
-    if file_path.suffix != ".py" or not file_path.name.startswith("test_"):
-        return None
-    if file_path.parent != suite_dir() or parent.session.isinitpath(file_path):
-        return None
-    patterns = parent.config.getini("python_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
-        return None
-    return pytest.Module.from_parent(parent, path=file_path)
+    return collect_shipped_module(file_path, parent, suite_dir())
 
 
 def unavailable(reason: str) -> None:

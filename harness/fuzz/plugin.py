@@ -16,7 +16,6 @@ which is optional (the ``fuzz`` extra).
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import time
 from collections.abc import Generator
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from harness._pytest.shipped import collect_shipped_module
 from harness.bundled import scenarios_dir
 
 SUITE = "fuzz"  # the shipped suite's folder inside harness_scenarios
@@ -133,16 +133,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
-    """The suite's modules are collected whatever ``python_files`` the user's ini sets
-    (pytest's own collector takes them when its patterns match, so no module twice)."""
-    if file_path.suffix != ".py" or not file_path.name.startswith("test_"):
-        return None
-    if file_path.parent != suite_dir() or parent.session.isinitpath(file_path):
-        return None
-    patterns = parent.config.getini("python_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
-        return None
-    return pytest.Module.from_parent(parent, path=file_path)
+    return collect_shipped_module(file_path, parent, suite_dir())
 
 
 @dataclass
