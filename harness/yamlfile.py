@@ -28,7 +28,12 @@ class LineList(list):
     __line__: int = 0
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: scenario and contract files are parsed on
+# every run, and the pure-Python parser was a fifth of a short run's start.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
         mapping = LineDict(super().construct_mapping(node, deep=True))
         mapping.__line__ = node.start_mark.line + 1
@@ -44,7 +49,7 @@ class _LineLoader(yaml.SafeLoader):
 # True. Scenario files use "on" as a word: like YAML 1.2, only true/false are booleans.
 _LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
 }
 _LineLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
