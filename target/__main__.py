@@ -12,6 +12,8 @@ source of truth and child processes inherit the same configuration.
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import os
 import sys
 
@@ -67,7 +69,23 @@ def serve(argv: list[str]) -> int:
         return EXIT_USAGE
     from target.server import serve as run_server
 
-    return run_server(args.host, args.port, verbose)
+    code = run_server(args.host, args.port, verbose)
+    leave_at_once(code)
+    return code  # not reached
+
+
+def leave_at_once(code: int) -> None:
+    """End the process once the server has stopped, skipping the interpreter's teardown.
+
+    The teardown (freeing Django, Twisted and DRF module by module) took about 0.25 s after
+    the server had closed its port, and every harness run waits for it. The exit handlers
+    (the temporary database's removal) still run, and the logs are flushed first.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 def set_dialect(name: str | None) -> bool:

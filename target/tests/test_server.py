@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 import socket
@@ -247,3 +248,23 @@ def test_http_only_fault_answers_404_and_stops_fast() -> None:
         elapsed = served.stop()
     assert served.process.returncode == 0
     assert elapsed < 1.0, f"SIGTERM took {elapsed:.2f}s"
+
+
+def test_a_stopped_server_still_removes_its_temporary_database(tmp_path: Path) -> None:
+    # It leaves without the interpreter's teardown (target.__main__.leave_at_once); the exit
+    # handlers must not be skipped with it.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "target", "serve", "--port", "0"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert READY.match(process.stdout.readline().rstrip("\n"))
+    assert [p.name for p in tmp_path.glob("target-db-*")], "the database is in TMPDIR"
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert not list(tmp_path.glob("target-db-*")), "the temporary database outlived the server"
