@@ -20,6 +20,26 @@ from harness.engine import Scenario, Verdict, load_scenarios
 from harness.errors import HarnessError
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    cache = _durations_cache(session.config)
+    if cache is not None:
+        session.config.stash[SESSION_KEY].load_durations(cache)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache = _durations_cache(session.config)
+    if cache is not None:
+        session.config.stash[SESSION_KEY].save_durations(cache)
+
+
+def _durations_cache(config: pytest.Config) -> Any:
+    """pytest's cache (None with ``-p no:cacheprovider``); xdist workers, which run their
+    scenarios one by one and would overwrite each other's times, do not use it."""
+    if hasattr(config, "workerinput") or SESSION_KEY not in config.stash:
+        return None
+    return getattr(config, "cache", None)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     pattern = parent.config.getini("ws_scenario_files")
     if file_path.match(pattern):

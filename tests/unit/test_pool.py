@@ -7,13 +7,17 @@ so the scheduling rules are checked by the order of events, not by timing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from harness.client import Transcript
+from harness.config import Timeouts
+from harness.engine import model
 from harness.engine.model import Scenario
-from harness.engine.pool import ScenarioPool, default_concurrency
+from harness.engine.pool import ScenarioPool, waits_of
 from harness.engine.runner import TraceBook, Verdict
 from harness.protocol import Push
 
@@ -31,10 +35,12 @@ class Recorder:
         self.running: set[str] = set()
         self.most = 0
         self.alongside: dict[str, set[str]] = {}
+        self.order: list[str] = []  # in the order they started
         self.fail = fail
 
     async def __call__(self, scenario: Scenario, context: Any) -> Verdict:
         self.running.add(scenario.name)
+        self.order.append(scenario.name)
         self.most = max(self.most, len(self.running))
         for _ in range(5):
             self.alongside.setdefault(scenario.name, set()).update(self.running)
@@ -45,10 +51,23 @@ class Recorder:
         return Verdict("passed", Transcript(), skip_reason=scenario.name)
 
 
-def run_pool(scenarios: list[Scenario], concurrency: int, recorder: Recorder) -> ScenarioPool:
+def run_pool(
+    scenarios: list[Scenario],
+    concurrency: int,
+    recorder: Recorder,
+    expected: Callable[[Scenario], float] | None = None,
+) -> ScenarioPool:
     pool = ScenarioPool(context=None, concurrency=concurrency, run=recorder)  # type: ignore[arg-type]
-    pool.start(scenarios)
+    pool.start(scenarios, expected)
     return pool
+
+
+def finish(pool: ScenarioPool, scenarios: list[Scenario]) -> None:
+    try:
+        for s in scenarios:
+            pool.verdict(s)
+    finally:
+        pool.stop()
 
 
 def test_each_scenario_gets_its_own_verdict_in_any_order() -> None:
@@ -86,6 +105,34 @@ def test_an_alone_scenario_never_shares_the_server() -> None:
     assert recorder.alongside["a"] >= {"a", "b", "c"}
 
 
+def test_the_longest_expected_start_first_and_ties_keep_their_order() -> None:
+    recorder = Recorder()
+    scenarios = [scenario(name) for name in ("quick", "tie1", "long", "tie2", "middle")]
+    expected = {"quick": 0.01, "tie1": 0.5, "long": 2.0, "tie2": 0.5, "middle": 1.0}
+    finish(run_pool(scenarios, 1, recorder, lambda s: expected[s.name]), scenarios)
+    assert recorder.order == ["long", "middle", "tie1", "tie2", "quick"]
+
+
+def test_without_expectations_scenarios_start_in_the_given_order() -> None:
+    recorder = Recorder()
+    scenarios = [scenario(f"s{i}") for i in range(5)]
+    finish(run_pool(scenarios, 1, recorder), scenarios)
+    assert recorder.order == [s.name for s in scenarios]
+
+
+def test_a_scenarios_waits_are_its_waits_and_silence_windows() -> None:
+    steps = (
+        model.Connect(),
+        model.Wait(seconds=2.0),
+        model.ExpectSilence(),  # the config's window
+        model.ExpectNoPush(within=0.25),
+        model.Expect(within=5.0),  # a reply ends the wait as soon as it arrives: not counted
+    )
+    waiting = replace(scenario("w"), steps=steps)
+    assert waits_of(waiting, Timeouts(silence=0.5)) == pytest.approx(2.75)
+    assert waits_of(scenario("none"), Timeouts()) == 0.0
+
+
 def test_a_harness_bug_in_one_scenario_is_that_scenarios_error_only() -> None:
     scenarios = [scenario("ok"), scenario("broken")]
     pool = run_pool(scenarios, 2, Recorder(fail="broken"))
@@ -114,10 +161,6 @@ def test_scenarios_not_started_by_the_pool_are_not_in_it() -> None:
         assert scenario("in") not in pool  # another object with the same name
     finally:
         pool.stop()
-
-
-def test_default_concurrency_is_bounded() -> None:
-    assert 1 <= default_concurrency() <= 16
 
 
 def test_concurrency_below_one_is_refused() -> None:
