@@ -21,6 +21,11 @@ OPTIONS: list[tuple[str, str]] = [
     ("--ws-cwd", "working directory of the start command"),
     ("--ws-port", "port for the server (default: a free one on 127.0.0.1)"),
     ("--ws-ready-timeout", "seconds to wait for the first WebSocket frame"),
+    (
+        "--ws-start",
+        "when to start the server: early (in the background while pytest collects; the "
+        "default of ws-harness run) or lazy (when the first test needs it; pytest's default)",
+    ),
     ("--ws-config", "harness config: users, auth, pushes (default: the reference target's)"),
     ("--ws-contract", "AsyncAPI contract (default: the bundled one)"),
     ("--ws-log-dir", "where server logs are kept (default: a temporary directory)"),
@@ -29,8 +34,8 @@ OPTIONS: list[tuple[str, str]] = [
     ("--ws-docker-network", "docker backend: auto, host or publish (default: auto)"),
     (
         "--ws-concurrency",
-        "scenarios run at the same time, each on its own connections (default: 4 per CPU, "
-        "at most 16; 1 runs them one after another)",
+        "scenarios run at the same time, each on its own connections (default: 16; 1 runs "
+        "them one after another)",
     ),
     ("--ws-replicas", "start N replicas sharing one Redis channel layer (process or docker)"),
     ("--ws-redis-url", "--ws-replicas: use this running Redis instead of a private redis-server"),
@@ -81,6 +86,15 @@ def _seconds(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value!r}: expected a positive number of seconds")
 
 
+START_MODES = ("early", "lazy")
+
+
+def start_mode(value: str) -> str:
+    if value not in START_MODES:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected early or lazy")
+    return value
+
+
 def _network(value: str) -> str:
     if value not in ("auto", "host", "publish"):
         raise argparse.ArgumentTypeError(f"{value!r}: expected auto, host or publish")
@@ -114,6 +128,7 @@ VALIDATORS = {
     "--ws-url": _url,
     "--ws-port": _port,
     "--ws-ready-timeout": _seconds,
+    "--ws-start": start_mode,
     "--ws-log-lines": _port,
     "--ws-docker-network": _network,
     "--ws-fuzz-examples": _count,

@@ -54,7 +54,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from harness._pytest import collect, fixtures, report, report_files, session
+    from harness._pytest import session
+
+    harness_session = session.HarnessSession.from_pytest(config)
+    try:  # a config or contract the harness cannot use is one usage error line, up front
+        harness_session.contract  # noqa: B018 - loads the config too
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[session.SESSION_KEY] = harness_session
+    if harness_session.start_early:  # first: the server starts while the rest loads
+        harness_session.start_in_background()
+
+    from harness._pytest import collect, fixtures, report, report_files
 
     for marker, text in [
         ("anonymous", "a scenario with an anonymous connection"),
@@ -69,12 +80,6 @@ def pytest_configure(config: pytest.Config) -> None:
         ("slow", "end-to-end tests that start servers or several pytest runs"),
     ]:
         config.addinivalue_line("markers", f"{marker}: {text}")
-    harness_session = session.HarnessSession.from_pytest(config)
-    try:  # a config or contract the harness cannot use is one usage error line, up front
-        harness_session.contract  # noqa: B018 - loads the config too
-    except HarnessError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    config.stash[session.SESSION_KEY] = harness_session
     for module in (collect, fixtures, report):
         config.pluginmanager.register(module, f"ws-harness-{module.__name__.rsplit('.', 1)[-1]}")
     config.pluginmanager.register(report.CoverageMatrix(), "ws-harness-matrix")

@@ -3,10 +3,14 @@
 It adds the bundled scenarios to the run once pytest has chosen the rootdir and the ini
 file from the user's directory and paths. Loaded with ``-p``, so xdist workers load it too
 and collect the same items as the controller.
+
+Such a run always tests the server, so it starts it early (``--ws-start early``, unless the
+command line or the ini file says otherwise): the server starts while pytest collects.
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args_source = pytest.Config.ArgsSource.ARGS
     elif not any(_covers(arg, folder, config) for arg in config.args):
         config.args.insert(0, str(folder))
+    if config.getoption("ws_start", None) is None and not config.getini("ws_start"):
+        config.option.ws_start = "early"
 
 
 def _covers(arg: str, folder: Path, config: pytest.Config) -> bool:
@@ -30,3 +36,11 @@ def _covers(arg: str, folder: Path, config: pytest.Config) -> bool:
     path = (config.invocation_params.dir / arg.split("::", 1)[0]).resolve()
     target = folder.resolve()
     return path == target or path in target.parents
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # What is alive now (the imported modules, the collected items) lives until the run
+    # ends. Frozen, it is left out of every later garbage collection, including the five full
+    # ones pytest makes at the end to find unraisable exceptions (about 0.2 s otherwise).
+    gc.freeze()
