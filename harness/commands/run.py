@@ -6,7 +6,8 @@ paths you give, so ``ws_config``, ``ws_command`` and the rest of your ini keys a
 cache plugin keeps ``--lf`` / ``--ff`` working, and ``-k`` / ``-m`` select as usual. What it
 adds: the bundled scenarios (``harness_scenarios``) are always collected, next to any
 scenario folder or test file you name (``ws-harness run my_scenarios/``), and never your
-whole test suite (without paths, pytest would collect your ``testpaths``).
+whole test suite (without paths, pytest would collect your ``testpaths``, and import their
+conftest files: without paths, no conftest file of yours is imported).
 
 The bundled folder is added to the collection (``run_plugin``) *after* pytest has chosen
 the rootdir and ini file; passed as an argument, it would take part in that choice, and a

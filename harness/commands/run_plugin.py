@@ -19,6 +19,17 @@ from harness.bundled import scenarios_dir
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # Without paths, pytest would import the conftest files of the project's testpaths
+    # before the run begins, although none of them is collected (pytest_configure below
+    # collects the bundled folder instead): the initial conftest files are the bundled
+    # folder's, as for `pytest <bundled folder>`.
+    namespace = early_config.known_args_namespace
+    if not namespace.file_or_dir:
+        namespace.file_or_dir = [str(scenarios_dir())]
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     folder = scenarios_dir()
     if config.args_source != pytest.Config.ArgsSource.ARGS:

@@ -70,6 +70,20 @@ def test_bundled_scenarios_run_and_the_projects_testpaths_do_not(project: Path) 
     assert "test_unrelated" not in done.stdout
 
 
+def test_the_conftest_files_of_testpaths_not_collected_are_not_imported(project: Path) -> None:
+    # They cost the run their imports (a Django setup, in this repository) and run nothing.
+    marker = project / "imported"
+    (project / "tests" / "conftest.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('yes')\n"
+    )
+    done = _run(project, "--co", "-q")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not marker.exists()
+    given = _run(project, "tests", "--co", "-q")  # a folder given: its conftest is pytest's
+    assert given.returncode == 0, given.stdout[-2000:] + given.stderr[-2000:]
+    assert marker.exists()
+
+
 def test_a_scenario_folder_given_is_collected_next_to_the_bundled_ones(project: Path) -> None:
     folder = project / "my_scenarios"
     folder.mkdir()
