@@ -30,8 +30,11 @@ INSTALL_HINT = (
 class RedisServer:
     """``redis-server`` on 127.0.0.1; ``url`` is set once ``start()`` returned."""
 
-    def __init__(self, binary: str | None = None, log_dir: str | None = None) -> None:
+    def __init__(
+        self, binary: str | None = None, log_dir: str | None = None, databases: int = 16
+    ) -> None:
         self.binary = binary
+        self.databases = databases  # numbered 0..databases-1: one per run sharing the server
         self.directory = Path(log_dir or tempfile.mkdtemp(prefix="ws-harness-redis-"))
         self.log_path = self.directory / "redis.log"
         self.port: int | None = None
@@ -53,6 +56,7 @@ class RedisServer:
             port = free_port()
             argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", ""]
             argv += ["--appendonly", "no", "--protected-mode", "yes", "--dir", str(self.directory)]
+            argv += ["--databases", str(self.databases)]
             with open(self.log_path, "ab") as log:
                 try:
                     self._process = subprocess.Popen(

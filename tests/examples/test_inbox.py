@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,6 @@ from harness.errors import TargetNotReadyError
 from harness.protocol import ProtocolSession, ProtocolSpec
 from harness.push import PushRequest, PushTrigger
 from harness.targets import TargetOptions, make_target
-from harness.targets.ports import free_port, port_accepts
 
 pytestmark = pytest.mark.slow
 
@@ -56,41 +54,6 @@ def app_faults() -> set[str]:
 def test_the_catalogue_covers_every_fault_switch_of_the_app() -> None:
     assert set(CATALOGUE.faults) == app_faults()
     assert len(CATALOGUE.faults) >= 8
-
-
-@pytest.fixture(scope="module")
-def redis_base() -> Iterator[str]:
-    """A private redis-server on a free loopback port, 64 databases (one per run)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        problem = "redis-server is not installed: apt-get install redis-server"
-        if os.environ.get("WS_HARNESS_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{problem} (WS_HARNESS_REQUIRE_SERVICES=1: these tests must run)")
-        pytest.skip(f"{problem} (CI sets WS_HARNESS_REQUIRE_SERVICES=1 to make this a failure)")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--databases",
-            "64",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not port_accepts("127.0.0.1", port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
 
 
 def conformance(redis_url: str, *args: str) -> mutation.RunResult:

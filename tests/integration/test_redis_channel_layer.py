@@ -7,10 +7,6 @@ service runs channels_redis when several processes serve the same users.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,32 +18,13 @@ from harness.contract import load_contract
 from harness.protocol import ProtocolSession, ProtocolSpec
 from harness.push import PushRequest, PushTrigger
 from harness.targets import Target, TargetOptions, make_target
-from harness.targets.ports import free_port, port_accepts
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A private redis-server on a free loopback port (installed by .ci/run)."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        problem = "redis-server is not installed: apt-get install redis-server"
-        if os.environ.get("WS_HARNESS_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{problem} (WS_HARNESS_REQUIRE_SERVICES=1: these tests must run)")
-        pytest.skip(f"{problem} (CI sets WS_HARNESS_REQUIRE_SERVICES=1 to make this a failure)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not port_accepts("127.0.0.1", port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+def redis_url(redis_base: str) -> str:
+    return f"{redis_base}/0"
 
 
 @pytest.fixture(scope="module")
