@@ -68,7 +68,9 @@ def probe(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     # The decision is what is tested: the start itself is recorded, not run.
     monkeypatch.setattr(HarnessSession, "start_in_background", _record_start)
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
-    pytester.makeconftest(PROBE)
+    # A plugin, not a conftest file: ws-harness run without paths imports no conftest file.
+    pytester.makepyfile(start_probe=PROBE)
+    pytester.syspathinsert()
     return pytester
 
 
@@ -92,13 +94,17 @@ def test_which_runs_start_the_server_early(
     probe: pytest.Pytester, args: list[str], early: bool
 ) -> None:
     # Nothing selected: the bundled scenarios that -p run_plugin adds do not run.
-    result = probe.runpytest_inprocess("-s", "-p", "no:cacheprovider", "-k", "nothing", *args)
+    result = probe.runpytest_inprocess(
+        "-s", "-p", "no:cacheprovider", "-p", "start_probe", "-k", "nothing", *args
+    )
     result.stdout.fnmatch_lines([f"early={early}"])
 
 
 def test_the_ini_files_choice_is_kept_by_ws_harness_run(probe: pytest.Pytester) -> None:
     probe.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\nws_start = lazy\n")
-    result = probe.runpytest_inprocess("-s", "-p", "harness.commands.run_plugin", "--co")
+    result = probe.runpytest_inprocess(
+        "-s", "-p", "start_probe", "-p", "harness.commands.run_plugin", "--co"
+    )
     result.stdout.fnmatch_lines(["early=False"])
 
 
