@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from harness.auth import Credentials
+    from harness.config import HarnessConfig
 
 DEFAULT_URL = "ws://localhost:8000"
 
@@ -53,11 +58,15 @@ def add_parser(commands: Any) -> None:
         metavar="PATH",
         help="a route to check instead of the contract's (repeatable), e.g. /socket/",
     )
-    parser.add_argument("--token", help="a token to try authenticated routes with")
+    parser.add_argument(
+        "--token",
+        help="a token to try authenticated routes with, presented as --config's auth.present "
+        "says (query, header, cookie or subprotocol; without --config: ?token=)",
+    )
     parser.add_argument(
         "--token-param",
         default=None,
-        help="query parameter that carries the token (default: the config's, else token)",
+        help="put the token in this query parameter instead (default: the config's way)",
     )
     parser.add_argument(
         "--timeout",
@@ -90,6 +99,26 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 600:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds in (0, 600]")
     return value
+
+
+def _credentials(
+    args: argparse.Namespace, config: HarnessConfig | None, http_url: str
+) -> tuple[Credentials, Credentials]:
+    """How the handshakes present ``--token`` and what they send without it: as the config's
+    ``auth.present`` and ``auth.origin`` say; ``--token-param`` (or no config) puts the token
+    in the query string."""
+    from harness.auth import Credentials, TokenProvider
+
+    origin = None
+    if config is not None:
+        presenter = TokenProvider(config, http_url)
+        without = presenter.present(None)
+        origin = without.origin
+        if args.token is not None and args.token_param is None:
+            return presenter.present(args.token), without
+    param = args.token_param or (config.auth.query_param if config else "token")
+    query = f"?{param}={quote(args.token, safe='')}" if args.token is not None else ""
+    return Credentials(query=query, origin=origin), Credentials(origin=origin)
 
 
 def doctor(args: argparse.Namespace) -> int:
@@ -129,14 +158,15 @@ def doctor(args: argparse.Namespace) -> int:
         routes = list(contract.routes.values())
         if not routes:
             raise ConfigError(f"doctor: {contract.source} declares no routes; pass --route PATH")
-    token_param = args.token_param or (config.auth.query_param if config else "token")
+    with_token, without_token = _credentials(args, config, endpoint.http_url)
     plan = Plan(
         endpoint=endpoint,
         routes=routes,
         close_codes=contract.close_codes if contract is not None else {},
         spec=spec,
         token=args.token,
-        token_param=token_param,
+        with_token=with_token,
+        without_token=without_token,
         timeout=args.timeout,
         contract=contract.source if contract is not None else None,
         log=args.log,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from harness import urls
+from harness.auth import Credentials
 from harness.contract import Contract, Route
 from harness.errors import ConfigError
 from harness.protocol import ProtocolSpec
@@ -70,7 +71,10 @@ class Plan:
     close_codes: Mapping[str, int]
     spec: ProtocolSpec = field(default_factory=ProtocolSpec)  # ProtocolSpec(): no contract
     token: str | None = None
-    token_param: str = "token"
+    # How a handshake presents the token (the config's auth.present: query, header, cookie or
+    # subprotocol) and what one without it still sends (the config's auth.origin).
+    with_token: Credentials = field(default_factory=Credentials)
+    without_token: Credentials = field(default_factory=Credentials)
     timeout: float = 5.0
     contract: str | None = None  # the contract's source, for the report (None: none)
     log: str | None = None  # the server's log file, read for what it wrote during the probes

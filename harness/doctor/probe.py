@@ -22,7 +22,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Coroutine
 from typing import Any
-from urllib.parse import quote
 
 import psutil
 
@@ -103,16 +102,19 @@ def _origin_checks(
     Origin's doing."""
     if not plan.routes:
         return []
-    declared = [h for route in routes for h in route.declared]
-    working = next((h for h in declared if h.accepted and h.close_code is None), None)
-    working = working or next((h for h in declared if h.accepted), None)
-    if working is not None:
-        path = working.path
+    declared = [(route, h) for route in routes for h in route.declared]
+    working = next(((r, h) for r, h in declared if h.accepted and h.close_code is None), None)
+    working = working or next(((r, h) for r, h in declared if h.accepted), None)
+    if working is not None:  # with the credential it was accepted with: only the Origin differs
+        path, token = working[1].path, working[0].token_sent
     else:
         route = plan.routes[0]
         path = route.path_variants(**dict.fromkeys(route.parameters, PLACEHOLDER_ID))[0]
+        token = plan.token is not None and route.auth != "anonymous"
     return [
-        _handshake(plan, path, variant=variant, expected=False, origin=origin, exercise=False)
+        _handshake(
+            plan, path, variant=variant, expected=False, origin=origin, token=token, exercise=False
+        )
         for variant, origin in (
             ("foreign origin", FOREIGN_ORIGIN),
             ("same-host origin", plan.endpoint.same_origin),
@@ -170,16 +172,23 @@ async def _handshake(
     exercise: bool = True,
 ) -> HandshakeProbe:
     """One handshake; when ``exercise``, also the first frame and a liveness round trip."""
-    query = f"?{plan.token_param}={quote(plan.token or '', safe='')}" if token else ""
-    url = plan.endpoint.ws_url + path + query
-    shown = plan.endpoint.ws_url + path + (f"?{plan.token_param}=***" if token else "")
+    credentials = plan.with_token if token else plan.without_token
+    origin = origin or credentials.origin
+    url = plan.endpoint.ws_url + path + credentials.query
+    shown = plan.endpoint.ws_url + path + _masked(credentials.query)
     base = {"path": path, "url": shown, "expected": expected, "variant": variant, "origin": origin}
     try:
         # The token's user is unknown here: the session's "wrong user" verdict is ignored,
         # only the id the confirmation reports is kept (a user id for parametrised routes).
         session = ProtocolSession(plan.spec)
         client = await WsClient.open(
-            url, origin=origin, timeout=plan.timeout, label="doctor", session=session
+            url,
+            origin=origin,
+            headers=credentials.headers,
+            subprotocols=credentials.subprotocols,
+            timeout=plan.timeout,
+            label="doctor",
+            session=session,
         )
     except HandshakeRejected as exc:
         if exc.status is not None:
@@ -197,6 +206,13 @@ async def _handshake(
     finally:
         with contextlib.suppress(Exception):  # the connection may be gone; nothing to report
             await client.close()
+
+
+def _masked(query: str) -> str:
+    """``?token=***`` for ``?token=SECRET``: reports show where the token went, not what it is."""
+    if not query:
+        return ""
+    return "?" + "&".join(f"{pair.split('=', 1)[0]}=***" for pair in query[1:].split("&"))
 
 
 async def _exercise(plan: Plan, client: WsClient, base: dict[str, Any]) -> HandshakeProbe:

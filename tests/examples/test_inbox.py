@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import pytest
 
 from harness import mutation
 from harness.auth import LoginFailed, TokenProvider
+from harness.cli import main as cli_main
 from harness.client import WsClient
 from harness.config import HarnessConfig, load_config
 from harness.contract import load_contract
@@ -37,6 +39,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "inbox"
 CONFIG = EXAMPLE / "inbox.config.yaml"
+CONTRACT = EXAMPLE / "inbox.asyncapi.yaml"
 CATALOGUE = mutation.load_catalogue(EXAMPLE / "faults.yaml")
 WORKERS = 2  # fault runs at once; each gets its own Redis database
 RUN_TIMEOUT = 180.0
@@ -120,6 +123,31 @@ def test_session_login_gets_the_apps_session_cookie(inbox: tuple[HarnessConfig, 
     shown = TokenProvider(config, http_url).credentials("primary")
     assert shown.headers["Cookie"].startswith("inbox_session=")
     assert shown.origin == http_url
+
+
+def test_the_doctor_presents_the_session_and_the_origin_as_the_config_says(
+    inbox: tuple[HarnessConfig, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The app refuses a handshake without an Origin (Channels' stock validator) and its
+    # member routes want the session cookie: probing without them, every route was refused.
+    config, http_url = inbox
+    cookie = TokenProvider(config, http_url).token("primary")
+    url = "ws" + http_url.removeprefix("http")
+    common = [url, "--json", "--timeout", "3", "--token", cookie]
+    code = cli_main(["doctor", *common, "--config", str(CONFIG)])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, json.dumps(report, indent=1)[-3000:]
+    declared = [
+        handshake
+        for route in report["observations"]["routes"]
+        for handshake in route["handshakes"]
+        if handshake["variant"] == "declared"
+    ]
+    assert declared and all(h["status"] == 101 and h["origin"] == http_url for h in declared)
+    assert cookie not in json.dumps(report)  # a credential is never printed
+    without_config = cli_main(["doctor", *common, "--contract", str(CONTRACT)])
+    capsys.readouterr()
+    assert without_config != 0
 
 
 def test_a_wrong_password_is_one_line_naming_the_user(
