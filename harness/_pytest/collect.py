@@ -124,9 +124,9 @@ class ScenarioItem(pytest.Item):
             "--- frames (>> sent, << received) ---",
             verdict.transcript.render(),
         ]
-        tail = session.log_tail()
+        tail = session.log_tail(verdict)
         if tail:
-            parts += ["", f"--- server log, last {session.log_lines} lines ---", tail]
+            parts += ["", f"--- {session.log_heading(verdict)} ---", tail]
         return "\n".join(parts)
 
     def reportinfo(self) -> tuple[Path, int, str]:

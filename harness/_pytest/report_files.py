@@ -270,7 +270,7 @@ def test_data(item: pytest.Item, report: pytest.TestReport) -> dict[str, Any]:
     data["frames"] = [frame_data(frame) for frame in frames[-FRAME_LIMIT:]]
     data["frames_omitted"] = max(0, len(frames) - FRAME_LIMIT)
     if report.failed:
-        data["log_tail"] = session.log_tail() or None
+        data["log_tail"] = session.log_tail(getattr(item, "verdict", None)) or None
     return data
 
 

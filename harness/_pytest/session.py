@@ -14,7 +14,7 @@ import atexit
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -220,15 +220,26 @@ class HarnessSession:
         ``planned()`` gives (the run's remaining ones, in order); later calls collect theirs."""
         context = self.run_context()
         if self.concurrency > 1 and self._pool is None:
-            self._pool = ScenarioPool(context, self.concurrency)
+            self._pool = ScenarioPool(context, self.concurrency, run=self._run_marked)
             self._pool.start(planned(), self.expected_seconds)
         if self._pool is not None and scenario in self._pool:
             verdict = self._pool.verdict(scenario)
         else:
-            verdict = asyncio.run(run_scenario(scenario, context))
+            verdict = asyncio.run(self._run_marked(scenario, context))
         if verdict.outcome in ("passed", "failed"):
             self.durations[_duration_key(scenario)] = round(verdict.seconds, 3)
         return verdict
+
+    async def _run_marked(self, scenario: Scenario, context: RunContext) -> Verdict:
+        """``run_scenario``, noting the stretch of the server's log written meanwhile: a
+        failure shows those lines, not whatever the server wrote last (with scenarios running
+        at once, and verdicts reported later, the last lines were often another's)."""
+        target = self._target
+        start = target.log_mark() if target is not None else None
+        verdict = await run_scenario(scenario, context)
+        if target is None or start is None:
+            return verdict
+        return replace(verdict, log_window=(start, target.log_mark()))
 
     def expected_seconds(self, scenario: Scenario) -> float:
         """How long ``scenario`` should take: its last measured time, else its own waits."""
@@ -264,8 +275,25 @@ class HarnessSession:
             pytest.fail(self._failure, pytrace=False)
         self._checked_at = began
 
-    def log_tail(self) -> str:
-        return self._target.logs(self.log_lines) if self._target is not None else ""
+    def log_tail(self, verdict: Verdict | None = None) -> str:
+        """The server's last log lines; for a scenario's ``verdict``, the last of those it
+        wrote while the scenario ran (where the backend can mark its log)."""
+        if self._target is None:
+            return ""
+        window = verdict.log_window if verdict is not None else None
+        text = self._target.logs(self.log_lines, window=window)
+        if window is not None and not text:
+            return "(nothing: the server wrote no log line while the scenario ran)"
+        return text
+
+    def log_heading(self, verdict: Verdict | None = None) -> str:
+        """What ``log_tail(verdict)`` shows, in words, for the report's section title."""
+        if verdict is not None and verdict.log_window is not None:
+            return (
+                f"server log while the scenario ran, last {self.log_lines} lines "
+                "(scenarios running beside it write here too)"
+            )
+        return f"server log, last {self.log_lines} lines"
 
     def stop(self) -> None:
         # An early start still under way (no test needed the target) is let finish first:

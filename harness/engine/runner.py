@@ -209,6 +209,9 @@ class Verdict:
     skip_reason: str = ""
     seconds: float = 0.0
     finished: float = field(default_factory=time.monotonic)  # when the scenario ended
+    # The stretch of the server's log written while it ran: (start, end) marks of the
+    # target's log (``Target.log_mark``); None where the backend cannot mark its log.
+    log_window: tuple[Any, Any] | None = None
 
 
 @dataclass

@@ -61,8 +61,14 @@ class Target(abc.ABC):
         """Stop the server and free everything; safe to call twice and after a failed start."""
 
     @abc.abstractmethod
-    def logs(self, lines: int = 50) -> str:
-        """The last ``lines`` lines the server wrote ("" when the backend cannot see them)."""
+    def logs(self, lines: int = 50, window: tuple[Any, Any] | None = None) -> str:
+        """The last ``lines`` lines the server wrote ("" when the backend cannot see them);
+        with ``window`` (two ``log_mark()`` results), only those written between the marks."""
+
+    def log_mark(self) -> Any:
+        """A mark of how far the server's log has got, for ``logs(window=...)``; None where
+        the backend cannot tell (then a window shows the last lines, as without one)."""
+        return None
 
     def check_still_ours(self) -> None:  # noqa: B027 - optional; a no-op where nothing can be known
         """Raise PortInUseError if another process joined our port since start (cheap check)."""

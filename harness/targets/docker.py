@@ -184,7 +184,8 @@ class DockerTarget(Target):
             self._client = None
             client.close()
 
-    def logs(self, lines: int = _LOG_LINES) -> str:
+    def logs(self, lines: int = _LOG_LINES, window: tuple[Any, Any] | None = None) -> str:
+        # No log_mark: a window shows the last lines (the container's log has no offsets).
         if self._container is None:
             return "\n".join(self._final_logs.splitlines()[-lines:])
         return self._log_text(lines)

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from harness.config import IdentitySpec
 from harness.errors import ConfigError, PortInUseError, TargetError
@@ -129,15 +130,26 @@ class ProcessTarget(Target):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
-    def logs(self, lines: int = 50) -> str:
-        text = self._log_text()
+    def logs(self, lines: int = 50, window: tuple[Any, Any] | None = None) -> str:
+        if window is not None and None not in window:
+            start, end = window
+            text = self._log_text(start, end - start)
+        else:
+            text = self._log_text()
         return "\n".join(text.splitlines()[-lines:])
 
-    def _log_text(self, offset: int = 0) -> str:
+    def log_mark(self) -> int | None:
+        """The log file's size: the offset the next line will be written at."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return None
+
+    def _log_text(self, offset: int = 0, size: int = -1) -> str:
         try:
             with open(self.log_path, "rb") as log:
                 log.seek(offset)
-                return log.read().decode("utf-8", errors="replace")
+                return log.read(size).decode("utf-8", errors="replace")
         except OSError:
             return ""
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, HarnessError, TargetError
 from harness.targets.base import Target, TargetInfo
@@ -230,12 +230,19 @@ class ReplicaSet(Target):
                 except TargetError as exc:
                     raise type(exc)(f"replica {index}: {exc}") from None
 
-    def logs(self, lines: int = 50) -> str:
+    def logs(self, lines: int = 50, window: tuple[Any, Any] | None = None) -> str:
         per = max(lines // max(len(self._replicas), 1), 5)
-        parts = [f"--- replica {i} ---\n{r.logs(per)}" for i, r in enumerate(self._replicas)]
+        starts, ends = window if window is not None else ((), ())
+        parts = [
+            f"--- replica {i} ---\n{r.logs(per, _window_of(i, starts, ends))}"
+            for i, r in enumerate(self._replicas)
+        ]
         if self._redis is not None and not self._replicas:
             parts.append(f"--- redis-server ---\n{self._redis.logs(per)}")
         return "\n".join(parts)
+
+    def log_mark(self) -> tuple[Any, ...]:
+        return tuple(replica.log_mark() for replica in self._replicas)
 
     def stop(self) -> None:
         replicas, self._replicas = self._replicas, []
@@ -248,6 +255,13 @@ class ReplicaSet(Target):
                 starters.shutdown(wait=False)
             if self._redis is not None:
                 self._redis.stop()
+
+
+def _window_of(index: int, starts: Any, ends: Any) -> tuple[Any, Any] | None:
+    """Replica ``index``'s own window out of the set's (marks per replica, in order)."""
+    if index < len(starts) and index < len(ends):
+        return starts[index], ends[index]
+    return None
 
 
 def _start(target: Target) -> TargetInfo | BaseException:

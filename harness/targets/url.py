@@ -6,6 +6,8 @@ server runs on this machine, names who listens on its port.
 
 from __future__ import annotations
 
+from typing import Any
+
 from harness import urls
 from harness.config import IdentitySpec
 from harness.targets.base import Target, TargetInfo
@@ -66,5 +68,5 @@ class UrlTarget(Target):
     def stop(self) -> None:
         """Nothing to stop: the server belongs to someone else."""
 
-    def logs(self, lines: int = 50) -> str:
+    def logs(self, lines: int = 50, window: tuple[Any, Any] | None = None) -> str:
         return ""
