@@ -128,25 +128,45 @@ def test_push_scenarios_skip_without_a_push_trigger(
     result.stdout.fnmatch_lines(["*needs a push trigger; none is configured*"])
 
 
-def test_junit_carries_transcript_and_server_log(pytester: pytest.Pytester) -> None:
+def run_wrong_request_id(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """The two anonymous permission_check_held scenarios against the wrong_request_id fault:
+    both fail."""
     result = pytester.runpytest_subprocess(
         SCENARIOS,
         "-k",
         "permission_check_held and anonymous",
         "--ws-env",
         "TARGET_FAULTS=wrong_request_id",
-        "--junitxml=report.xml",
         "-p",
         "no:cacheprovider",
+        *args,
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    return result
+
+
+def test_junit_carries_transcript_and_server_log(pytester: pytest.Pytester) -> None:
+    run_wrong_request_id(pytester, "--junitxml=report.xml")
     failures = [f.text or "" for f in ET.parse(pytester.path / "report.xml").iter("failure")]
     assert failures
     for text in failures:
         assert "permission_check_response" in text and "request_id" in text
         assert "--- frames (>> sent, << received) ---" in text
-        assert "--- server log" in text and "target ready" in text
+        # The lines written while the scenario ran: the reference server logs none per frame.
+        assert "--- server log while the scenario ran" in text and "wrote no log line" in text
         assert re.search(r"Received: .*request_id", text)
+
+
+def test_the_server_log_shown_is_what_it_wrote_while_the_scenario_ran(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_wrong_request_id(pytester, "--ws-env", "TARGET_VERBOSE=1")  # logs every frame
+    sections = result.stdout.str().split("--- server log while the scenario ran")[1:]
+    assert len(sections) == 2  # one per failing scenario
+    for section in sections:
+        shown = section.split("\n_")[0].split("\n---")[0]
+        assert "permission_check" in shown  # the frames of the scenarios that ran then
+        assert "target ready" not in shown  # written at the start, before either ran
 
 
 def test_hand_written_tests_get_fixtures_and_failure_transcripts(pytester: pytest.Pytester) -> None:
@@ -294,6 +314,10 @@ def test_ctrl_c_stops_the_server(pytester: pytest.Pytester, tmp_path: Path) -> N
         cwd=pytester.path,
         stdout=subprocess.PIPE,
         text=True,
+        # A suite started in the background by a shell without job control inherits SIGINT
+        # ignored, and Python then installs no KeyboardInterrupt handler: Ctrl-C as a user
+        # sends it needs the default disposition.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     server_pid = None
