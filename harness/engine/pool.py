@@ -34,7 +34,7 @@ _STOP_SECONDS = 10.0
 
 # Scenarios in flight at once. They spend nearly all their time waiting, on the server or on
 # a window of silence, so the bound is not the harness's cores: it keeps the server at a
-# few dozen open connections, far fewer than the suite's own burst scenario opens. With 8,
+# few dozen open connections, far fewer than the security suite's burst check holds (200). With 8,
 # a 2-core machine ran the anonymous scenarios in two rounds of half-second waits.
 DEFAULT_CONCURRENCY = 16
 
