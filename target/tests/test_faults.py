@@ -331,6 +331,9 @@ async def test_confirm_wrong_user(tokens) -> None:
     with target_app("confirm_wrong_user") as app:
         comm, frame = await open_confirmed(app, "/ws/permissions/", tokens["teacher"])
         assert frame["data"]["user_id"] == 0 and frame["data"]["groups"] == ["anonymous_users"]
+        # The confirmation went out before the groups were joined: a reply to a later
+        # message means connect() has finished (a consumer handles one event at a time).
+        assert (await ask(comm, {"type": "heartbeat"}))["type"] == "heartbeat_response"
         await push_to_user(2)  # the groups are joined all the same
         assert (await receive(comm))["type"] == "cache_invalidation"
         await comm.disconnect()
