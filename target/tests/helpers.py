@@ -37,18 +37,11 @@ def communicator(
     return WebsocketCommunicator(app, path, headers=headers)
 
 
-# Waits for a frame that must come: generous, since a loaded CI machine once took over 1 s
-# to deliver an in-memory push (only a failing test waits this long).
-ARRIVAL_TIMEOUT = 5.0
-
-
-async def receive(comm: WebsocketCommunicator, timeout: float = ARRIVAL_TIMEOUT) -> dict[str, Any]:
+async def receive(comm: WebsocketCommunicator, timeout: float = 1.0) -> dict[str, Any]:
     return json.loads(await comm.receive_from(timeout))
 
 
-async def ask(
-    comm: WebsocketCommunicator, message: Any, timeout: float = ARRIVAL_TIMEOUT
-) -> dict[str, Any]:
+async def ask(comm: WebsocketCommunicator, message: Any, timeout: float = 1.0) -> dict[str, Any]:
     """Send a message (dict -> JSON, str as is) and return the next frame."""
     text = message if isinstance(message, str) else json.dumps(message)
     await comm.send_input({"type": "websocket.receive", "text": text})  # "" allowed too
