@@ -40,6 +40,7 @@ def run_with_report(folder: Path) -> ReportRun:
     command = mutation.conformance_command(
         folder / "junit.xml",
         f"--ws-env={FAULT}",
+        "--ws-env=TARGET_VERBOSE=1",  # the server logs each frame: a failure's log has lines
         "-k",
         SUBSET,
         "-n",
