@@ -137,10 +137,16 @@ def test_help_shows_the_harness_options_first(project: Path) -> None:
     assert text.count("--ws-backend") == 1
 
 
-def test_the_shipped_suite_is_collected_whatever_python_files_says(project: Path) -> None:
-    (project / "pytest.ini").write_text(
-        "[pytest]\nws_config = my.config.yaml\npython_files = check_*.py\n"
-    )
+@pytest.mark.parametrize(
+    "ini",
+    ["python_files = check_*.py", "python_functions = check_*", "python_files = test_*.py"],
+)
+def test_the_shipped_suite_is_collected_whatever_the_projects_names_are(
+    project: Path, ini: str
+) -> None:
+    # With python_functions = check_*, the fuzz suite's modules were collected empty: a fuzz
+    # run of nothing, which passes.
+    (project / "pytest.ini").write_text(f"[pytest]\nws_config = my.config.yaml\n{ini}\n")
     done = _run(project, "-m", "fuzz", "--co", "-q")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     listed = [line for line in done.stdout.splitlines() if "::" in line]
