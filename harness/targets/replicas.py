@@ -241,8 +241,11 @@ class ReplicaSet(Target):
             parts.append(f"--- redis-server ---\n{self._redis.logs(per)}")
         return "\n".join(parts)
 
-    def log_mark(self) -> tuple[Any, ...]:
-        return tuple(replica.log_mark() for replica in self._replicas)
+    def log_mark(self) -> tuple[Any, ...] | None:
+        """Every replica's mark; None when one cannot mark its log (docker replicas), so a
+        failure's log is then labelled as the last lines, which is what it shows."""
+        marks = tuple(replica.log_mark() for replica in self._replicas)
+        return None if None in marks else marks
 
     def stop(self) -> None:
         replicas, self._replicas = self._replicas, []

@@ -19,7 +19,7 @@ from harness.engine.model import Scenario
 from harness.engine.runner import Verdict
 from harness.targets import TargetOptions
 from harness.targets.process import ProcessTarget
-from harness.targets.replicas import _window_of
+from harness.targets.replicas import ReplicaSet, _window_of
 
 
 def write(target: ProcessTarget, *lines: str) -> None:
@@ -77,6 +77,16 @@ def test_a_verdict_carries_its_log_window_and_the_tail_uses_it(
     assert "while the scenario ran" in session.log_heading(verdict)
     assert session.log_tail() == "40 lines of None"  # a hand-written test: the last lines
     assert session.log_heading() == "server log, last 40 lines"
+
+
+def test_a_replica_set_marks_its_log_only_when_every_replica_can() -> None:
+    marking, blind = MarkingTarget(), MarkingTarget()
+    blind.log_mark = lambda: None  # type: ignore[method-assign] - a docker replica
+    replicas = ReplicaSet.__new__(ReplicaSet)
+    replicas._replicas = [marking, marking]  # type: ignore[list-item]
+    assert replicas.log_mark() == (1, 2)
+    replicas._replicas = [marking, blind]  # type: ignore[list-item]
+    assert replicas.log_mark() is None
 
 
 def test_each_replica_gets_its_own_marks_out_of_the_sets_window() -> None:
