@@ -24,32 +24,37 @@ class ShippedModule(pytest.Module):
         return name.startswith("Test")
 
 
-def _shipped(file_path: Path, suite: Path) -> bool:
-    return (
-        file_path.suffix == ".py"
-        and file_path.name.startswith("test_")
-        and file_path.parent == suite
-    )
+class ShippedSuite:
+    """The collection hooks of one shipped suite's folder: a plugin object, registered by
+    the suite's own plugin (``register``)."""
 
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
 
-def collect_shipped_module(
-    file_path: Path, parent: pytest.Collector, suite: Path
-) -> pytest.Module | None:
-    """``pytest_collect_file``: a module of ``suite`` that ``python_files`` does not match
-    (one it matches is pytest's to collect, through ``make_shipped_module``)."""
-    if not _shipped(file_path, suite) or parent.session.isinitpath(file_path):
-        return None
-    patterns = parent.config.getini("python_files")
-    if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
-        return None
-    return ShippedModule.from_parent(parent, path=file_path)
+    @classmethod
+    def register(cls, config: pytest.Config, folder: Path, name: str) -> None:
+        config.pluginmanager.register(cls(folder), f"ws-harness-{name}-suite")
 
+    def _holds(self, path: Path) -> bool:
+        return path.suffix == ".py" and path.name.startswith("test_") and path.parent == self.folder
 
-def make_shipped_module(
-    module_path: Path, parent: pytest.Collector, suite: Path
-) -> pytest.Module | None:
-    """``pytest_pycollect_makemodule``: the module pytest collects from ``suite`` (its
-    ``python_files`` matched, or it was named on the command line) as a ``ShippedModule``."""
-    if not _shipped(module_path, suite):
-        return None
-    return ShippedModule.from_parent(parent, path=module_path)
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> pytest.Module | None:
+        """A module ``python_files`` does not match (one it matches, or one named on the
+        command line, is pytest's to collect, through ``pytest_pycollect_makemodule``)."""
+        if not self._holds(file_path) or parent.session.isinitpath(file_path):
+            return None
+        patterns = parent.config.getini("python_files")
+        if any(fnmatch.fnmatch(file_path.name, pattern) for pattern in patterns):
+            return None
+        return ShippedModule.from_parent(parent, path=file_path)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(
+        self, module_path: Path, parent: pytest.Collector
+    ) -> pytest.Module | None:
+        """The module pytest collects from the suite, as a ``ShippedModule``."""
+        if not self._holds(module_path):
+            return None
+        return ShippedModule.from_parent(parent, path=module_path)

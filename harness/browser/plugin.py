@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from harness._pytest.shipped import collect_shipped_module, make_shipped_module
+from harness._pytest.shipped import ShippedSuite
 from harness.bundled import scenarios_dir
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ def suite_selected(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    ShippedSuite.register(config, suite_dir(), SUITE)
     config.addinivalue_line(
         "markers",
         f"browser: drives Debian's headless chromium; skipped without it unless {REQUIRE}=1",
@@ -62,17 +63,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == suite_dir() and not suite_selected(config):
         return True
     return None
-
-
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
-    return collect_shipped_module(file_path, parent, suite_dir())
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makemodule(
-    module_path: Path, parent: pytest.Collector
-) -> pytest.Module | None:
-    return make_shipped_module(module_path, parent, suite_dir())
 
 
 def unavailable(reason: str) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from harness._pytest.shipped import collect_shipped_module, make_shipped_module
+from harness._pytest.shipped import ShippedSuite
 from harness.bundled import scenarios_dir
 
 SUITE = "fuzz"  # the shipped suite's folder inside harness_scenarios
@@ -98,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.fuzz import fixtures
 
     config.pluginmanager.register(fixtures, "ws-harness-fuzz-fixtures")
+    ShippedSuite.register(config, suite_dir(), SUITE)
     profile = option(config, "ws_fuzz_profile")
     if profile is not None and profile not in PROFILES:
         raise pytest.UsageError(
@@ -130,17 +131,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path.parent == suite and collection_path.name in NEEDS_HYPOTHESIS:
         return True if not has_hypothesis() else None
     return None  # not ours to decide: other plugins and pytest's own rules apply
-
-
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
-    return collect_shipped_module(file_path, parent, suite_dir())
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makemodule(
-    module_path: Path, parent: pytest.Collector
-) -> pytest.Module | None:
-    return make_shipped_module(module_path, parent, suite_dir())
 
 
 @dataclass
