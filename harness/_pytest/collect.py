@@ -10,6 +10,7 @@ the file, the line and what is wrong.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,60 @@ class ScenarioFailed(Exception):
         self.verdict = verdict
 
 
+@dataclass(frozen=True)
+class FailureLine:
+    """Where a scenario failed and why, in one line: the shape of pytest's ``reprcrash``."""
+
+    path: str
+    lineno: int
+    message: str
+
+
+@dataclass(frozen=True)
+class FailureRepr:
+    """A scenario's failure report: the whole text for the failures section and JUnit's
+    <failure> body, and a one-line ``reprcrash`` for the short summary and JUnit's message.
+
+    A plain string would do for the failures section, but pytest puts a string longrepr
+    whole into the ``-ra`` summary line when it runs on CI (the ``CI`` variable): every
+    failure's frames and server log printed twice.
+    """
+
+    text: str
+    reprcrash: FailureLine
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+_SERIALIZED = "ws_harness_failure"
+
+
+def pytest_report_to_serializable(report: pytest.TestReport) -> dict[str, Any] | None:
+    """xdist sends reports as JSON, where a longrepr object becomes its text: keep the one
+    line beside it, so the controller's summary stays one line per failure."""
+    longrepr = getattr(report, "longrepr", None)
+    if not isinstance(longrepr, FailureRepr):
+        return None
+    data: dict[str, Any] = report._to_json()
+    data[_SERIALIZED] = vars(longrepr.reprcrash)
+    return data
+
+
+def pytest_report_from_serializable(data: dict[str, Any]) -> pytest.TestReport | None:
+    if _SERIALIZED not in data:
+        return None
+    data = dict(data)
+    line = FailureLine(**data.pop(_SERIALIZED))
+    report = pytest.TestReport._from_json(data)
+    report.longrepr = FailureRepr(str(report.longrepr), line)
+    return report
+
+
 class ScenarioItem(pytest.Item):
     def __init__(self, *, scenario: Scenario, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -127,7 +182,10 @@ class ScenarioItem(pytest.Item):
         tail = session.log_tail(verdict)
         if tail:
             parts += ["", f"--- {session.log_heading(verdict)} ---", tail]
-        return "\n".join(parts)
+        headline = verdict.failure.title if verdict.failure else "failed"
+        return FailureRepr(
+            "\n".join(parts), FailureLine(str(self.path), self.scenario.line, headline)
+        )
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"scenario {self.scenario.name}"

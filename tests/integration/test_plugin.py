@@ -147,8 +147,12 @@ def run_wrong_request_id(pytester: pytest.Pytester, *args: str) -> pytest.RunRes
 
 def test_junit_carries_transcript_and_server_log(pytester: pytest.Pytester) -> None:
     run_wrong_request_id(pytester, "--junitxml=report.xml")
-    failures = [f.text or "" for f in ET.parse(pytester.path / "report.xml").iter("failure")]
-    assert failures
+    elements = list(ET.parse(pytester.path / "report.xml").iter("failure"))
+    # The message attribute is the one-line cause; the body has the frames and the log.
+    assert [f.get("message") for f in elements] == [
+        "'permission_check_response' on client does not answer the request sent"
+    ] * 2
+    failures = [f.text or "" for f in elements]
     for text in failures:
         assert "permission_check_response" in text and "request_id" in text
         assert "--- frames (>> sent, << received) ---" in text
@@ -158,9 +162,17 @@ def test_junit_carries_transcript_and_server_log(pytester: pytest.Pytester) -> N
 
 
 def test_the_server_log_shown_is_what_it_wrote_while_the_scenario_ran(
-    pytester: pytest.Pytester,
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # On CI (the CI variable) pytest puts a failure's whole text in its -ra summary line
+    # unless the report carries a one-line reprcrash: the sections were printed twice.
+    monkeypatch.setenv("CI", "true")
     result = run_wrong_request_id(pytester, "--ws-env", "TARGET_VERBOSE=1")  # logs every frame
+    summary = result.stdout.str().split("short test summary info")[1].splitlines()[1:3]
+    for line in summary:
+        assert line.endswith(
+            "- 'permission_check_response' on client does not answer the request sent"
+        )
     sections = result.stdout.str().split("--- server log while the scenario ran")[1:]
     assert len(sections) == 2  # one per failing scenario
     for section in sections:
