@@ -332,10 +332,19 @@ class WebSocketUser(User):
         return False
 
     def _give_up(self, request: Request) -> None:
-        """The request failed: the session must not match a later reply to it (requests go
-        one at a time, so the session forgets every pending one)."""
-        if self.session is not None:
-            self.session.forget()
+        """The request failed. If unanswered, its reply may still come, and must not be
+        credited to the next request (a 2 s late heartbeat reply made the next heartbeat
+        a success).
+
+        With a correlation id the request stays pending: the session matches its late reply
+        by id, and ``_await`` skips it. Without one, nothing tells that reply from the next
+        request's, so the user starts over on a fresh connection (as a real client would
+        after a missed heartbeat).
+        """
+        session = self.session
+        unanswered = session is not None and any(r is request for r in session.pending)
+        if unanswered and request.correlation is None:
+            self.disconnect(wait=False)
 
     # ------------------------------------------------------------ frames
     def _send_text(self, name: str, started: float, text: str) -> bool:

@@ -74,10 +74,14 @@ FLAKY_EVERY = 4  # the flaky server answers every 4th liveness request with an e
 
 
 async def _flaky(
-    spec: ProtocolSpec, counts: dict[str, int], websocket, every: int = FLAKY_EVERY
-) -> None:  # type: ignore[no-untyped-def]
+    spec: ProtocolSpec,
+    counts: dict[str, int],
+    websocket,  # type: ignore[no-untyped-def]
+    every: int = FLAKY_EVERY,
+    late: float = 0.0,
+) -> None:
     """The bundled contract's anonymous side, but one liveness reply in ``every`` is an
-    error frame (0: none)."""
+    error frame (0: none); each reply comes ``late`` seconds after its request."""
     kind = spec.type_field
     assert spec.liveness is not None and spec.confirmation and spec.error_message
     liveness = spec.liveness[kind]
@@ -90,6 +94,8 @@ async def _flaky(
                 continue
             beats += 1
             counts["beats"] = counts.get("beats", 0) + 1
+            if late:  # one connection's requests are answered in order
+                await asyncio.sleep(late)
             frame = {kind: reply, "timestamp": "0", "server_time": 0.0}
             if every and beats % every == 0:
                 code = spec.error_code_field or "code"
@@ -114,6 +120,17 @@ def counting_server() -> Iterator[EchoServer]:
     spec = ProtocolSpec.build(load_contract(), load_config())
     counts: dict[str, int] = {}
     for server in serve_in_thread(functools.partial(_flaky, spec, counts, every=0)):
+        server.counts = counts
+        yield server
+
+
+@pytest.fixture(scope="module")
+def late_server() -> Iterator[EchoServer]:
+    """Confirms anonymous connections and answers every liveness request 1.5 s late: after
+    the bundled config's 1 s reply timeout."""
+    spec = ProtocolSpec.build(load_contract(), load_config())
+    counts: dict[str, int] = {}
+    for server in serve_in_thread(functools.partial(_flaky, spec, counts, every=0, late=1.5)):
         server.counts = counts
         yield server
 
