@@ -41,6 +41,7 @@ Direction = Literal["sent", "received"]
 FrameKind = Literal["text", "binary", "close", "handshake", "note"]
 
 _PREVIEW = 400  # characters of a frame shown in a transcript line
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -434,6 +435,7 @@ class WsClient:
                     f"{event.type!r} on {self.label} does not answer the request sent",
                     received=f"{event.reason}: {event.text[:_PREVIEW]}",
                     documented=f"a {event.type!r} answering {request.text[:200]}",
+                    cause=self._uncorrelated_cause(event),
                 )
             return False
 
@@ -441,6 +443,20 @@ class WsClient:
         event = await self.next_event(answers, timeout, f"{replies} to {request.type!r}")
         assert isinstance(event, Reply)
         return event
+
+    def _uncorrelated_cause(self, event: Unexplained) -> str:
+        """The root cause of a reply that answers no request, without the ids that differ
+        from one scenario to the next (so one server bug is one cause in the summary)."""
+        field_name = self.session.spec.correlation.get(event.type or "")
+        kind = repr(event.type)
+        if not field_name:
+            return f"{kind} answering no request sent"
+        value = event.value.get(field_name, _ABSENT) if isinstance(event.value, dict) else _ABSENT
+        if value is _ABSENT:
+            return f"{kind} without {field_name}"
+        if value is None:
+            return f"{kind} with {field_name} null"
+        return f"{kind} with a {field_name} no request carries"
 
     async def alive(self, timeout: float) -> Reply:
         """The connection is open and served: the contract's liveness request gets its reply."""

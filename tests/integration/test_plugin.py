@@ -175,6 +175,10 @@ def test_the_server_log_shown_is_what_it_wrote_while_the_scenario_ran(
         )
     sections = result.stdout.str().split("--- server log while the scenario ran")[1:]
     assert len(sections) == 2  # one per failing scenario
+    # One server bug, one root cause: the request ids that differ are left out of it.
+    result.stdout.fnmatch_lines(
+        ["2 failures share one cause: 'permission_check_response' with request_id null"]
+    )
     for section in sections:
         shown = section.split("\n_")[0].split("\n---")[0]
         assert "permission_check" in shown  # the frames of the scenarios that ran then
