@@ -336,7 +336,7 @@ class WsClient:
             event = self.session.receive_text(payload, now)[0]
             if self.elsewhere is not None and self.elsewhere(event):
                 self.transcript.note(
-                    self.label, f"another scenario's {event.type!r}: not judged here"
+                    self.label, f"another scenario's (or run's) {event.type!r}: not judged here"
                 )
                 return None
             violations = event.frame.violations if event.frame is not None else ()

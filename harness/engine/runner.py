@@ -44,26 +44,51 @@ from harness.templates import TemplateError, dotted, resolve
 class TraceBook:
     """Which scenario triggered each traced push, so that scenarios running at the same time
     keep out of each other's verdicts: a push carrying another scenario's trace (a global
-    broadcast, or a push to a user both have connected) is that scenario's to judge."""
+    broadcast, or a push to a user both have connected) is that scenario's to judge.
+
+    Other harness runs may share the server or its channel layer (xdist workers on one
+    ``--ws-redis-url``, two CI jobs on one staging server): their pushes reach this run's
+    connections too. Every trace starts with ``HARNESS_MARK`` and then this book's run id,
+    so a push carrying a harness trace of another run is that run's; a push with no trace,
+    or with a trace no harness issued, stays this scenario's to judge (the server's doing).
+    A trace is 32 hex digits, a UUID's, so it fits a trace field that wants one.
+    """
 
     def __init__(self) -> None:
         self._owners: dict[Any, int] = {}
+        self._ours = HARNESS_MARK + uuid.uuid4().hex[:_RUN_DIGITS]
 
     def issue(self, owner: int) -> str:
-        trace = uuid.uuid4().hex
+        trace = self._ours + uuid.uuid4().hex[: 32 - len(self._ours)]
         self._owners[trace] = owner
         return trace
 
+    def another_runs(self, trace: Any) -> bool:
+        """Whether ``trace`` was issued by another harness run."""
+        return (
+            isinstance(trace, str)
+            and trace.startswith(HARNESS_MARK)
+            and not trace.startswith(self._ours)
+        )
+
     def elsewhere(self, owner: int) -> Callable[[Any], bool]:
-        """Whether an event belongs to a scenario other than ``owner``."""
+        """Whether an event belongs to a scenario other than ``owner`` (or another run)."""
         owners = self._owners
 
         def foreign(event: Any) -> bool:
             if not isinstance(event, Push) or event.trace is None:
                 return False
-            return owners.get(event.trace, owner) != owner
+            if event.trace in owners:
+                return owners[event.trace] != owner
+            return self.another_runs(event.trace)
 
         return foreign
+
+
+#: The first hex digits of every trace the harness issues ("wsh" in ASCII, then 0s): rare
+#: enough at the start of an app's own 32-digit ids (one in 2**32) to tell runs apart.
+HARNESS_MARK = "77736800"
+_RUN_DIGITS = 8  # a run's id after the mark: two runs sharing a server differ here
 
 
 class ReplicaControl(Protocol):

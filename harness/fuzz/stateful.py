@@ -42,6 +42,7 @@ from harness.config import HarnessConfig, UserSpec
 from harness.contract import Contract
 from harness.engine.runner import RunContext
 from harness.fuzz.driver import (
+    FUZZ_OWNER,
     Identity,
     LoopRunner,
     has_liveness,
@@ -184,7 +185,6 @@ class PushMachine(RuleBasedStateMachine):
         self.live: dict[str, Observed] = {}
         self.transcript = Transcript()
         self.names = itertools.count(1)
-        self.traces = itertools.count(1)
         self.timeouts = config.timeouts
 
     # -- helpers ------------------------------------------------------------------------
@@ -316,7 +316,7 @@ class PushMachine(RuleBasedStateMachine):
         push_type = data.draw(st.sampled_from(self.push_types), label="type")
         users = known_users(self.ctx.config)
         user = self.ctx.config.user(data.draw(st.sampled_from(users), label="user"))
-        trace = f"stateful-{next(self.traces)}"
+        trace = self.ctx.traces.issue(FUZZ_OWNER)
         request = PushRequest(
             type=push_type,
             audience=audience,

@@ -2,7 +2,8 @@
 scenarios (the replica file's and the single-server ones, spread round robin) passes against
 the reference target, and fails, exactly in the cross-replica pushes, when replica 1 is
 started without the Redis layer (``--ws-replica-env 1:TARGET_FAULTS=memory_layer``).
-Both child runs start together (about 15 s of wall time on two cores)."""
+Both child runs start together (about 15 s of wall time on two cores). Last, two runs share
+one Redis and must keep out of each other's verdicts."""
 
 from __future__ import annotations
 
@@ -56,3 +57,23 @@ def test_a_replica_on_the_in_memory_layer_fails_exactly_the_crossing_pushes(
 ) -> None:
     verdict = mutation.judge("memory_layer", CROSSING, runs["memory_layer"].result())
     assert verdict.caught, mutation.explain(verdict)
+
+
+def test_two_runs_sharing_one_redis_judge_only_their_own_pushes(
+    redis_base: str, tmp_path: Path
+) -> None:
+    """Two xdist workers, each with its own two replicas, on one given Redis: every push
+    reaches both workers' connections. Each run's traces carry its run id, so a push of the
+    other run is not judged (before: 7-8 of the replica file's 12 failed on "a push no
+    expect_push took", against a correct server)."""
+    result = mutation.run_conformance(
+        tmp_path,
+        "--ws-replicas=2",
+        f"--ws-redis-url={redis_base}/7",
+        "-n",
+        "2",
+        "-k",
+        "replica",
+    )
+    assert result.code == 0, result.output[-3000:]
+    assert result.total == 12 and not result.failed

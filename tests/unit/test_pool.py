@@ -7,6 +7,7 @@ so the scheduling rules are checked by the order of events, not by timing.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -190,3 +191,14 @@ def test_untraced_and_unknown_pushes_are_judged_here() -> None:
     elsewhere = book.elsewhere(1)
     assert not elsewhere(push(None))
     assert not elsewhere(push("never-issued"))
+    assert not elsewhere(push(uuid.uuid4().hex))  # an app's own trace id
+
+
+def test_a_push_traced_by_another_harness_run_belongs_elsewhere() -> None:
+    """xdist workers on one Redis, or two CI jobs on one server: the other run's pushes."""
+    here, there = TraceBook(), TraceBook()
+    theirs = there.issue(1)
+    assert here.elsewhere(1)(push(theirs)) and here.another_runs(theirs)
+    mine = here.issue(1)
+    assert not here.elsewhere(1)(push(mine)) and not here.another_runs(mine)
+    assert len(mine) == 32 and int(mine, 16) >= 0  # a UUID's hex digits, for strict fields
