@@ -295,6 +295,10 @@ class FuzzDriver:
         self.transcript = Transcript()
         exchange = self.runner.run(self._exchange(payload), self.budget)
         verdict = evaluate(payload, exchange, self.checks)
+        if exchange.probe_answered is False and not exchange.closed:
+            # The probe's reply may still come, and would be taken for the next example's
+            # probe (a replay while shrinking too): that one starts on a fresh connection.
+            self.close()
         if exchange.closed or exchange.send_failed:
             problem = self.runner.run(self._reconnect_alive(), self.budget)
             if problem is not None:
