@@ -154,7 +154,7 @@ class PushSpec:
     """How the harness makes the server push a notification."""
 
     method: Literal["http", "hook", "channel_layer", "command", "none"] = "none"
-    path: str = "/api/permissions/notify/"
+    path: str | None = None  # method http: the app's notify endpoint, e.g. /api/notify/
     as_user: str | None = None  # the (staff) user whose token authorizes the trigger
     auth_scheme: str = "Token"  # Authorization: <scheme> <token>; "Bearer" for JWTs
     # A field the harness adds to each push's data to recognise it on arrival (and to
@@ -162,8 +162,9 @@ class PushSpec:
     trace_field: str | None = "trace_id"
     hook: str | None = None  # "module:function(request: PushRequest, http_url: str) -> None"
     # method http: the JSON body POSTed for each audience (user, subscribers, role, global);
-    # ${type}, ${data}, ${user} (the user's id) and ${role} are filled in.
-    body: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PUSH_BODIES))
+    # ${type}, ${data}, ${user} (the user's id) and ${role} are filled in. No default: the
+    # endpoint and its body are the app's to say.
+    body: Mapping[str, Any] = field(default_factory=dict)
     channel_layer: ChannelLayerSpec | None = None  # method channel_layer
     # method command: per audience (or one for all), a shell command; {python} and ${type}
     # ${data} (JSON) ${user} ${role} ${audience} (shell-quoted) are filled in.
@@ -171,19 +172,6 @@ class PushSpec:
 
 
 AUDIENCES = ("user", "subscribers", "role", "global")
-
-
-DEFAULT_PUSH_BODIES: Mapping[str, Mapping[str, Any]] = {
-    "user": {"type": "${type}", "data": "${data}", "user_id": "${user}"},
-    "subscribers": {
-        "type": "${type}",
-        "data": "${data}",
-        "user_id": "${user}",
-        "subscribers": True,
-    },
-    "role": {"type": "${type}", "data": "${data}", "role": "${role}"},
-    "global": {"type": "${type}", "data": "${data}", "global": True},
-}
 
 
 @dataclass(frozen=True)
@@ -449,6 +437,20 @@ class _Parser:
         layer = node.get("channel_layer")
         if layer is not None:
             spec = replace(spec, channel_layer=self.channel_layer(layer))
+        if spec.method == "http" and not (isinstance(spec.path, str) and spec.path[:1] == "/"):
+            shown = "not set" if spec.path is None else repr(spec.path)
+            raise self.fail(
+                node,
+                f"push.method is http but push.path is {shown}; give the app's notify "
+                "endpoint, e.g. path: /api/notify/",
+            )
+        if spec.method == "http" and not spec.body:
+            raise self.fail(
+                node,
+                "push.method is http but push.body is not set; give the JSON body per audience "
+                '(user, subscribers, role, global), e.g. user: {type: "${type}", '
+                'data: "${data}", user_id: "${user}"}',
+            )
         if spec.method == "channel_layer" and spec.channel_layer is None:
             raise self.fail(
                 node,
@@ -590,7 +592,7 @@ class _Parser:
         if not isinstance(permissions, list):
             raise self.fail(
                 node,
-                f"users.{name}.permissions must be a list such as [grades.view], got {permissions!r}",
+                f"users.{name}.permissions must be a list such as [reports.view], got {permissions!r}",
             )
         values["permissions"] = frozenset(str(p) for p in permissions)
         user_id = values.get("user_id")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from harness.auth import TokenProvider, run_shell, shell_template
-from harness.config import DEFAULT_PUSH_BODIES, ChannelLayerSpec, HarnessConfig
+from harness.config import ChannelLayerSpec, HarnessConfig
 from harness.errors import ConfigError
 from harness.hooks import load_hook
 from harness.http import HttpError, request_json
@@ -66,9 +66,10 @@ class PushRequest:
 
         return resolve(template, look)
 
-    def body(self, templates: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The HTTP trigger's JSON body: the config's template for this audience, filled in."""
-        template = (templates or DEFAULT_PUSH_BODIES).get(self.audience)
+    def body(self, templates: Mapping[str, Any]) -> dict[str, Any]:
+        """The HTTP trigger's JSON body: the config's template for this audience
+        (``push.body``), filled in."""
+        template = templates.get(self.audience)
         if template is None:
             raise ConfigError(
                 f"push.body has no template for the {self.audience!r} audience; add one"
@@ -116,11 +117,13 @@ class PushTrigger:
         headers = {}
         if push.as_user:
             headers["Authorization"] = f"{push.auth_scheme} {self.tokens.token(push.as_user)}"
+        assert push.path is not None  # the config loader insists
         try:
             request_json("POST", self.http_url + push.path, request.body(push.body), headers)
         except HttpError as exc:
             raise ConfigError(
-                f"push trigger failed: {exc}; check push.path and that push.as_user is staff"
+                f"push trigger failed: {exc}; check push.path and that push.as_user may "
+                "trigger pushes"
             ) from None
 
     def _run_command(self, request: PushRequest) -> None:

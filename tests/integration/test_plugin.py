@@ -265,7 +265,8 @@ def get_token(user, http_url):
 
 def push(request, http_url):
     admin = _post(http_url + "/api/auth/token/", {"username": "admin", "password": "admin-pass"})["token"]
-    _post(http_url + "/api/permissions/notify/", request.body(), {"Authorization": "Token " + admin})
+    body = {"type": request.type, "data": request.data, "user_id": request.user_id}
+    _post(http_url + "/api/permissions/notify/", body, {"Authorization": "Token " + admin})
 '''
 
 

@@ -288,6 +288,10 @@ def test_auth_presentations(write: Write, auth: str, expected: str | None) -> No
     [
         ("method: channel_layer", "push.method is channel_layer but push.channel_layer is not set"),
         ("method: command", "push.method is command but push.command is not set"),
+        # No default endpoint or body: those would be the reference service's.
+        ("method: http", "push.method is http but push.path is not set"),
+        ("method: http\n  path: notify/", "push.path is 'notify/'; give the app's notify"),
+        ("method: http\n  path: /notify/", "push.method is http but push.body is not set"),
         (
             "channel_layer: {url: 'http://x', groups: {user: u}, message: {type: t}}",
             "push.channel_layer.url must be the app's Redis URL",

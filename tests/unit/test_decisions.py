@@ -143,19 +143,27 @@ def test_push_to_a_user(config: HarnessConfig) -> None:
     assert request == PushRequest(
         type="role_updated", audience="user", user_id=2, data={"newRole": "x"}
     )
-    assert request.body() == {"type": "role_updated", "data": {"newRole": "x"}, "user_id": 2}
+    assert request.body(config.push.body) == {
+        "type": "role_updated",
+        "data": {"newRole": "x"},
+        "user_id": 2,
+    }
 
 
 def test_push_to_a_role(config: HarnessConfig) -> None:
     request = push_request(Push(type="permission_changed", to="role:teacher"), config, {})
     assert request.audience == "role" and request.role == "teacher" and request.user_id is None
-    assert request.body() == {"type": "permission_changed", "data": {}, "role": "teacher"}
+    assert request.body(config.push.body) == {
+        "type": "permission_changed",
+        "data": {},
+        "role": "teacher",
+    }
 
 
 def test_push_to_everyone(config: HarnessConfig) -> None:
     request = push_request(Push(type="system_notification", to="global"), config, {"message": "m"})
     assert request.audience == "global"
-    assert request.body() == {
+    assert request.body(config.push.body) == {
         "type": "system_notification",
         "data": {"message": "m"},
         "global": True,
@@ -165,7 +173,7 @@ def test_push_to_everyone(config: HarnessConfig) -> None:
 def test_push_to_subscribers(config: HarnessConfig) -> None:
     request = push_request(Push(type="cache_invalidation", to="subscribers:primary"), config, {})
     assert request.audience == "subscribers" and request.user_id == 2
-    assert request.body() == {
+    assert request.body(config.push.body) == {
         "type": "cache_invalidation",
         "data": {},
         "user_id": 2,
@@ -178,9 +186,9 @@ def test_push_to_an_unknown_user(config: HarnessConfig) -> None:
         push_request(Push(type="role_updated", to="ghost"), config, {})
 
 
-def test_push_body_copies_data() -> None:
+def test_push_body_copies_data(config: HarnessConfig) -> None:
     data = {"a": 1}
-    body = PushRequest(type="t", audience="global", data=data).body()
+    body = PushRequest(type="t", audience="global", data=data).body(config.push.body)
     body["data"]["a"] = 2
     assert data == {"a": 1}
 
