@@ -133,9 +133,19 @@ class TokenProvider:
 
         return dict(resolve(self.config.auth.login_body, look))
 
+    def _login_url(self) -> str:
+        auth = self.config.auth
+        if not auth.login_path:  # no auth section: the default method, and no endpoint
+            raise ConfigError(
+                f"{self.config.source}: auth.method is {auth.method} but auth.login_path is not "
+                "set; give the app's login endpoint, e.g. auth: {login_path: /api/token/} (or "
+                "another auth.method: static, session, command, hook)"
+            )
+        return self.http_url + auth.login_path
+
     def _json_login(self, user: UserSpec) -> str:
         auth = self.config.auth
-        url = self.http_url + auth.login_path
+        url = self._login_url()
         try:
             _, body = request_json("POST", url, self._login_body(user))
         except HttpError as exc:
@@ -160,7 +170,7 @@ class TokenProvider:
         it (``csrfmiddlewaretoken`` + ``X-CSRFToken``), as ``LoginView`` requires.
         """
         auth = self.config.auth
-        url = self.http_url + auth.login_path
+        url = self._login_url()
         body = self._login_body(user)
         headers = {"Referer": url, "Origin": self.http_url}
         try:

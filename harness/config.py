@@ -107,7 +107,7 @@ class AuthSpec:
 
     query_param: str = "token"
     method: AuthMethod = "login"
-    login_path: str = "/api/auth/token/"
+    login_path: str | None = None  # method login / session: the app's login endpoint
     token_field: str = "token"
     hook: str | None = None  # "module:function(user: UserSpec, http_url: str) -> str"
     bad_token: str = "not-a-valid-token"
@@ -420,6 +420,14 @@ class _Parser:
                 node,
                 f"auth.origin is {spec.origin!r}; write same (the server's own address) or a URL "
                 "such as https://app.example.com",
+            )
+        # Not named here (the default, login): the login says so when one is needed.
+        if node.get("method") in ("login", "session") and not spec.login_path:
+            raise self.fail(
+                node,
+                f"auth.method is {spec.method} but auth.login_path is not set; give the app's "
+                "login endpoint, e.g. login_path: /api/token/ (or another auth.method: static, "
+                "session, command, hook)",
             )
         if spec.method == "command" and not spec.command:
             raise self.fail(

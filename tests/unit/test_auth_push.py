@@ -49,6 +49,17 @@ def test_static_token_without_http(static_config: HarnessConfig) -> None:
     assert tokens.token("primary") == "tok/en+1 &=?"  # cached
 
 
+def test_a_login_without_an_endpoint_is_a_config_error(write: Write) -> None:
+    """No auth section: the default method logs in, but at no endpoint of the harness's own
+    choosing (the default was the reference service's /api/auth/token/)."""
+    config = _config(write, "users:\n  someone: {username: u, password: p, user_id: 1}\n")
+    with pytest.raises(ConfigError) as info:
+        TokenProvider(config, NOWHERE).token("someone")
+    assert str(info.value).startswith(
+        f"{config.source}: auth.method is login but auth.login_path is not set"
+    )
+
+
 def test_static_method_needs_a_token(static_config: HarnessConfig) -> None:
     with pytest.raises(ConfigError) as info:
         TokenProvider(static_config, NOWHERE).token("nameless")

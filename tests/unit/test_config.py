@@ -258,7 +258,10 @@ def test_missing_env_value_names_file_line_and_fix(write: Write) -> None:
 @pytest.mark.parametrize(
     ("auth", "expected"),
     [
-        ("present: cookie\n  method: session", None),
+        ("present: cookie\n  method: session\n  login_path: /login/", None),
+        # No default endpoint: it would be the reference service's.
+        ("present: cookie\n  method: session", "auth.login_path is not set"),
+        ("method: login", "auth.method is login but auth.login_path is not set"),
         ("present: header\n  header_value: Bearer", "auth.header_value must hold ${token}"),
         ("present: subprotocol\n  subprotocols: [x]", "no auth.subprotocols entry holds ${token}"),
         ("present: telepathy", "auth.present is 'telepathy'; expected one of query, header"),
