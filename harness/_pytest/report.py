@@ -70,8 +70,9 @@ class CoverageMatrix:
         for name, value in report.user_properties:
             if name == "ws_coverage":
                 route, message, auth = str(value).split("|")
-                # A setup that did not pass skipped (e.g. no push trigger) or is an ERROR.
-                outcome = report.outcome if report.when == "call" else "failed"
+                # A setup that did not pass skipped (e.g. no push trigger) or is an ERROR:
+                # the harness or its config is wrong, which says nothing of the server.
+                outcome = report.outcome if report.when == "call" else "error"
                 outcome = "skipped" if report.skipped else outcome
                 self.results.setdefault((route, message, auth), []).append(outcome)
 
@@ -119,13 +120,16 @@ def render_causes(failures: dict[str, list[str]], shown: int = 3) -> list[str]:
 
 
 def render_matrix(results: dict[tuple[str, str, str], list[str]]) -> list[str]:
-    """Rows: message types; columns: route / auth pairs; cells: ok, FAIL, skip or '.'."""
+    """Rows: message types; columns: route / auth pairs; cells: ok, FAIL, ERR (the harness or
+    its config failed there, not the server), skip or '.'."""
     columns = sorted({(route, auth) for route, _, auth in results})
     messages = sorted({message for _, message, _ in results})
     cells: dict[tuple[str, str, str], str] = defaultdict(lambda: ".")
     for key, outcomes in results.items():
         if "failed" in outcomes:
             cells[key] = "FAIL"
+        elif "error" in outcomes:
+            cells[key] = "ERR"
         elif "passed" in outcomes:
             cells[key] = "ok"
         else:
@@ -141,7 +145,9 @@ def render_matrix(results: dict[tuple[str, str, str], list[str]]) -> list[str]:
         row = "".join(cells[(route, message, auth)].ljust(5) for route, auth in columns)
         lines.append(message.ljust(width) + row)
     failed = sum(1 for value in cells.values() if value == "FAIL")
-    lines.append(f"{len(results)} cells exercised, {failed} failing")
+    errors = sum(1 for value in cells.values() if value == "ERR")
+    tail = f", {errors} in error (the harness or its config)" if errors else ""
+    lines.append(f"{len(results)} cells exercised, {failed} failing{tail}")
     return lines
 
 
