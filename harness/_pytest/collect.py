@@ -9,7 +9,7 @@ the file, the line and what is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,15 @@ class ScenarioFailed(Exception):
         self.verdict = verdict
 
 
+class ScenarioError(Exception):
+    """Raised in a ScenarioItem's setup when its verdict is "error": pytest reports it as
+    ERROR (the harness or its config is wrong), never as the server's failure."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.failure.title if verdict.failure else "error")
+        self.verdict = verdict
+
+
 @dataclass(frozen=True)
 class FailureLine:
     """Where a scenario failed and why, in one line: the shape of pytest's ``reprcrash``."""
@@ -100,6 +109,18 @@ class FailureRepr:
 
     def __str__(self) -> str:
         return self.text
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """pytest asks ``repr_failure`` only about the call phase: a scenario's ERROR, raised in
+    setup, gets the same one-line summary and no traceback of the harness's own frames."""
+    report = yield
+    if call.excinfo is not None and isinstance(call.excinfo.value, ScenarioError):
+        report.longrepr = item.repr_failure(call.excinfo)
+    return report
 
 
 _SERIALIZED = "ws_harness_failure"
@@ -145,8 +166,7 @@ class ScenarioItem(pytest.Item):
         # A verdict counts only if the server was still alone on its port when it ended.
         session.check_target(since=self.verdict.finished)
         if self.verdict.outcome == "error" and self.verdict.failure is not None:
-            failure = self.verdict.failure
-            pytest.fail(f"{failure.title}\nAt: {failure.step}", pytrace=False)
+            raise ScenarioError(self.verdict)
 
     def _planned(self) -> list[Scenario]:
         """This run's scenarios from this one on, as the pool should start them."""
@@ -168,6 +188,13 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(self.verdict)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ScenarioError):
+            failure = excinfo.value.verdict.failure
+            assert failure is not None
+            return FailureRepr(
+                f"{failure.title}\nAt: {failure.step}",
+                FailureLine(str(self.path), self.scenario.line, failure.title),
+            )
         if not isinstance(excinfo.value, ScenarioFailed):
             return super().repr_failure(excinfo, style)
         verdict = excinfo.value.verdict

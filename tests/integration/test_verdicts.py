@@ -230,7 +230,7 @@ def test_pytest_shows_harness_problems_as_errors_and_groups_causes(
         "--ws-contract=tiny.asyncapi.yaml",
         "-p",
         "no:cacheprovider",
-        "-rs",
+        "-rsE",
     )
     result.assert_outcomes(failed=2, errors=1, skipped=1)
     result.stdout.fnmatch_lines(
@@ -239,8 +239,10 @@ def test_pytest_shows_harness_problems_as_errors_and_groups_causes(
             "*scenario error: ${users.nobody.id}: nothing named*",
             "*2 failures share one cause: unexplained frame*",
             "*needs the user(s) primary, which *tiny.config.yaml does not declare*",
+            "ERROR *broken* - scenario error: *",  # the summary names the problem
         ]
     )
+    assert "Traceback" not in result.stdout.str() and "raise " not in result.stdout.str()
 
 
 def test_a_missing_config_file_is_one_usage_error_line(pytester: pytest.Pytester) -> None:
