@@ -64,21 +64,21 @@ class ScenarioFile(pytest.File):
             yield item
 
 
-class ScenarioFailed(Exception):
-    """Raised by a ScenarioItem whose verdict is "failed"; carries the verdict for the report."""
+class _VerdictRaised(Exception):
+    """Carries a scenario's verdict to its report; the message is the failure's title."""
 
     def __init__(self, verdict: Verdict) -> None:
-        super().__init__(verdict.failure.title if verdict.failure else "failed")
+        super().__init__(verdict.failure.title if verdict.failure else verdict.outcome)
         self.verdict = verdict
 
 
-class ScenarioError(Exception):
+class ScenarioFailed(_VerdictRaised):
+    """Raised by a ScenarioItem whose verdict is "failed"."""
+
+
+class ScenarioError(_VerdictRaised):
     """Raised in a ScenarioItem's setup when its verdict is "error": pytest reports it as
     ERROR (the harness or its config is wrong), never as the server's failure."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__(verdict.failure.title if verdict.failure else "error")
-        self.verdict = verdict
 
 
 @dataclass(frozen=True)
@@ -188,16 +188,13 @@ class ScenarioItem(pytest.Item):
             raise ScenarioFailed(self.verdict)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, ScenarioError):
-            failure = excinfo.value.verdict.failure
-            assert failure is not None
-            return FailureRepr(
-                f"{failure.title}\nAt: {failure.step}",
-                FailureLine(str(self.path), self.scenario.line, failure.title),
-            )
-        if not isinstance(excinfo.value, ScenarioFailed):
+        if not isinstance(excinfo.value, _VerdictRaised):
             return super().repr_failure(excinfo, style)
         verdict = excinfo.value.verdict
+        headline = FailureLine(str(self.path), self.scenario.line, str(excinfo.value))
+        if isinstance(excinfo.value, ScenarioError):
+            assert verdict.failure is not None
+            return FailureRepr(f"{verdict.failure.title}\nAt: {verdict.failure.step}", headline)
         session: HarnessSession = self.config.stash[SESSION_KEY]
         parts = [
             f"{self.scenario.name}: {self.scenario.description}".rstrip(": "),
@@ -209,10 +206,7 @@ class ScenarioItem(pytest.Item):
         tail = session.log_tail(verdict)
         if tail:
             parts += ["", f"--- {session.log_heading(verdict)} ---", tail]
-        headline = verdict.failure.title if verdict.failure else "failed"
-        return FailureRepr(
-            "\n".join(parts), FailureLine(str(self.path), self.scenario.line, headline)
-        )
+        return FailureRepr("\n".join(parts), headline)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.line - 1, f"scenario {self.scenario.name}"

@@ -212,6 +212,34 @@ def serve_target(tmp_path_factory: pytest.TempPathFactory, *extra: str) -> Itera
             process.kill()
 
 
+def anonymous_heartbeats(host: str, run_time: str, interval: str, *extra: str) -> list[str]:
+    """The bundled heartbeat locustfile as three anonymous users against ``host``, failures
+    allowed (the tests count them): the arguments for ``run_locust``."""
+    return [
+        "-f",
+        str(LOCUSTFILES / "heartbeat_latency.py"),
+        "--host",
+        host,
+        "--headless",
+        "--only-summary",
+        "--stop-timeout",
+        "2",
+        "-u",
+        "3",
+        "-r",
+        "3",
+        "-t",
+        run_time,
+        "--ws-user",
+        "anonymous",
+        "--heartbeat-interval",
+        interval,
+        "--max-fail-ratio",
+        "1",
+        *extra,
+    ]
+
+
 def run_locust(
     args: list[str], cwd: Path, timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from locust_support import LOCUSTFILES, REPO, EchoServer, run_locust
+from locust_support import REPO, EchoServer, anonymous_heartbeats, run_locust
 
 CHECKS = textwrap.dedent(
     """
@@ -148,32 +148,15 @@ def test_a_real_run_counts_every_request_the_server_saw(
     flaky_server.counts.clear()
     prefix = tmp_path / "beats"
     result = run_locust(
-        [
-            "-f",
-            str(LOCUSTFILES / "heartbeat_latency.py"),
-            "--host",
+        anonymous_heartbeats(
             flaky_server.url,
-            "--headless",
-            "--only-summary",
-            "--stop-timeout",
-            "2",
-            "-u",
-            "3",
-            "-r",
-            "3",
-            "-t",
             "3s",
-            "--ws-user",
-            "anonymous",
-            "--heartbeat-interval",
             "0.01",
-            "--max-fail-ratio",
-            "1",
             "--csv",
             str(prefix),
             "--json-file",
             f"{prefix}_locust",
-        ],
+        ),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

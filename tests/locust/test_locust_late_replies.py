@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from locust_support import LOCUSTFILES, EchoServer, run_locust
+from locust_support import EchoServer, anonymous_heartbeats, run_locust
 
 
 @pytest.mark.slow
@@ -21,32 +21,15 @@ def test_no_heartbeat_succeeds_when_every_reply_comes_after_the_timeout(
 ) -> None:
     prefix = tmp_path / "late"
     result = run_locust(
-        [
-            "-f",
-            str(LOCUSTFILES / "heartbeat_latency.py"),
-            "--host",
+        anonymous_heartbeats(
             late_server.url,
-            "--headless",
-            "--only-summary",
-            "--stop-timeout",
-            "2",
-            "-u",
-            "3",
-            "-r",
-            "3",
-            "-t",
             "4s",
-            "--ws-user",
-            "anonymous",
-            "--heartbeat-interval",
             "0.2",
-            "--max-fail-ratio",
-            "1",
             "--json-file",
             f"{prefix}_locust",
             "--hdr-json",
             f"{prefix}_hdr.json",
-        ],
+        ),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
